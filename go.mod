@@ -1,0 +1,3 @@
+module github.com/kvpack/kvpack
+
+go 1.26.8
