@@ -1,0 +1,30 @@
+# kvpack: the two set-up commands of the README are `make run` and `make test`.
+GO ?= go
+PROMPT ?= What is the capital of France? Answer in one sentence.
+
+.PHONY: run test build model oracle bench clean
+
+build:
+	$(GO) build -o bin/kvpack ./cmd/kvpack
+
+model:
+	scripts/fetch-model.sh
+
+oracle:
+	scripts/setup-oracle.sh
+
+# The main job: fetch the default model if missing, then chat with it.
+run: model build
+	bin/kvpack run --chat --prompt "$(PROMPT)" -n 64
+
+# Everything CI checks: vet, the unit tests with the race detector, and the
+# llama.cpp oracle tests (which need `make model oracle` first).
+test: model oracle
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+bench: model oracle build
+	bin/kvpack bench decode
+
+clean:
+	rm -rf bin
