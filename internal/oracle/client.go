@@ -20,6 +20,7 @@ type Client struct {
 	Context        int
 	Batch          int
 	FlashAttention bool
+	KVType         string // "F16" (default) or "F32"
 	Timeout        time.Duration
 }
 
@@ -86,6 +87,9 @@ func (c Client) fill(req Request) Request {
 		req.Batch = c.Batch
 	}
 	req.FlashAttention = req.FlashAttention || c.FlashAttention
+	if req.KVType == "" {
+		req.KVType = c.KVType
+	}
 	if req.Ops == nil {
 		req.Ops = []Op{}
 	}

@@ -9,6 +9,7 @@ type Request struct {
 	Context        int    `json:"context,omitempty"`
 	Batch          int    `json:"batch,omitempty"`
 	FlashAttention bool   `json:"flashAttention,omitempty"`
+	KVType         string `json:"kvType,omitempty"` // "F16" (llama.cpp's default) or "F32"
 	Ops            []Op   `json:"ops"`
 }
 

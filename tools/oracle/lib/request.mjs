@@ -38,6 +38,11 @@ export async function runRequest(request) {
     const flashAttention = request.flashAttention === "auto"
         ? "auto"
         : optBool(request.flashAttention, "flashAttention", false);
+    // KV cache element type: llama.cpp's default is F16; "F32" makes the oracle's
+    // attention as exact as kvpack's F32 reference path.
+    const kvType = request.kvType === undefined ? "F16" : String(request.kvType);
+    if (kvType !== "F16" && kvType !== "F32")
+        throw new Error(`request.kvType must be "F16" or "F32", got ${JSON.stringify(request.kvType)}`);
 
     const llama = await getLlama(llamaOptions);
     try {
@@ -45,6 +50,7 @@ export async function runRequest(request) {
         try {
             const context = await model.createContext({
                 contextSize, batchSize, flashAttention, sequences: 1,
+                experimentalKvCacheKeyType: kvType, experimentalKvCacheValueType: kvType,
                 ...(threads > 0 ? {threads} : {})
             });
             try {
@@ -62,7 +68,7 @@ export async function runRequest(request) {
                 }
                 const config = {
                     threads: context.currentThreads, context: context.contextSize,
-                    batch: context.batchSize, flashAttention: context.flashAttention
+                    batch: context.batchSize, flashAttention: context.flashAttention, kvType
                 };
                 return {model: info, config, results};
             } finally {

@@ -1,0 +1,199 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/kvpack/kvpack/internal/safetensors"
+	"github.com/kvpack/kvpack/internal/tensor"
+	"github.com/kvpack/kvpack/internal/tokenizer"
+)
+
+// hfConfig is the subset of a Hugging Face config.json kvpack reads.
+type hfConfig struct {
+	ModelType         string   `json:"model_type"`
+	HiddenSize        int      `json:"hidden_size"`
+	IntermediateSize  int      `json:"intermediate_size"`
+	NumLayers         int      `json:"num_hidden_layers"`
+	NumHeads          int      `json:"num_attention_heads"`
+	NumKVHeads        int      `json:"num_key_value_heads"`
+	HeadDim           int      `json:"head_dim"`
+	VocabSize         int      `json:"vocab_size"`
+	MaxPositions      int      `json:"max_position_embeddings"`
+	RMSNormEps        float64  `json:"rms_norm_eps"`
+	RopeTheta         float64  `json:"rope_theta"`
+	TieWordEmbeddings *bool    `json:"tie_word_embeddings"`
+	RopeScaling       any      `json:"rope_scaling"`
+	Architectures     []string `json:"architectures"`
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+// LoadHF loads a Hugging Face directory: config.json, model.safetensors and
+// tokenizer.json. HF checkpoints keep q/k in the rotate-half layout, so they run
+// with NeoX RoPE pairing.
+func LoadHF(dir string) (*Model, error) {
+	cfg, err := readHFConfig(dir)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	st, err := safetensors.Open(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	m, err := fromHF(dir, cfg, st)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	m.Source, m.closer = dir, st
+	return m, nil
+}
+
+func readHFConfig(dir string) (Config, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return Config{}, err
+	}
+	var h hfConfig
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return Config{}, fmt.Errorf("config.json: %w", err)
+	}
+	c := Config{Arch: h.ModelType, Layers: h.NumLayers, Dim: h.HiddenSize, FFN: h.IntermediateSize,
+		Heads: h.NumHeads, KVHeads: h.NumKVHeads, Vocab: h.VocabSize, Context: h.MaxPositions,
+		NormEps: float32(h.RMSNormEps), RopeTheta: float32(h.RopeTheta), Rope: RopeNeoX}
+	switch h.ModelType {
+	case "llama", "qwen2":
+	case "qwen3":
+		c.QKNorm = true
+	default:
+		return c, fmt.Errorf("%w: model_type %q (supported: llama, qwen2, qwen3)", ErrUnsupported, h.ModelType)
+	}
+	if h.RopeScaling != nil {
+		return c, fmt.Errorf("%w: rope_scaling %v", ErrUnsupported, h.RopeScaling)
+	}
+	if c.KVHeads == 0 {
+		c.KVHeads = c.Heads
+	}
+	if c.RopeTheta == 0 {
+		c.RopeTheta = 10000
+	}
+	if c.Heads > 0 {
+		c.HeadDim = c.Dim / c.Heads
+	}
+	if h.HeadDim > 0 {
+		c.HeadDim = h.HeadDim
+	}
+	c.RopeDim = c.HeadDim
+	c.AttnScale = float32(1 / math.Sqrt(float64(c.HeadDim)))
+	c.TiedOutput = h.TieWordEmbeddings == nil || *h.TieWordEmbeddings
+	return c, nil
+}
+
+func fromHF(dir string, cfg Config, st *safetensors.File) (*Model, error) {
+	tcfg, err := tokenizer.ConfigFromHF(dir)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	tok, err := tokenizer.New(tcfg)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	m := &Model{Config: cfg, Tokenizer: tok}
+	b := hfBinder{st: st}
+	m.OutNorm = b.vector("model.norm.weight", true)
+	// Tied checkpoints may store the shared matrix under either name
+	// (safetensors drops one of two aliased tensors).
+	embName := "model.embed_tokens.weight"
+	if _, ok := st.Tensor(embName); !ok && cfg.TiedOutput {
+		embName = "lm_head.weight"
+	}
+	m.TokEmbd = b.matrix(embName, true)
+	m.Output = m.TokEmbd
+	if !cfg.TiedOutput {
+		m.Output = b.matrix("lm_head.weight", true)
+	}
+	m.Layers = make([]Layer, cfg.Layers)
+	for i := range m.Layers {
+		b.bindLayer(&m.Layers[i], fmt.Sprintf("model.layers.%d.", i), &cfg)
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	m.FileType = dominantType(m)
+	return m, nil
+}
+
+type hfBinder struct {
+	st  *safetensors.File
+	err error
+}
+
+func (b *hfBinder) bindLayer(l *Layer, p string, c *Config) {
+	l.AttnNorm = b.vector(p+"input_layernorm.weight", true)
+	l.Wq = b.matrix(p+"self_attn.q_proj.weight", true)
+	l.Wk = b.matrix(p+"self_attn.k_proj.weight", true)
+	l.Wv = b.matrix(p+"self_attn.v_proj.weight", true)
+	l.Wo = b.matrix(p+"self_attn.o_proj.weight", true)
+	l.Bq = b.vector(p+"self_attn.q_proj.bias", false)
+	l.Bk = b.vector(p+"self_attn.k_proj.bias", false)
+	l.Bv = b.vector(p+"self_attn.v_proj.bias", false)
+	if c.QKNorm {
+		l.QNorm = b.vector(p+"self_attn.q_norm.weight", true)
+		l.KNorm = b.vector(p+"self_attn.k_norm.weight", true)
+	}
+	l.FFNNorm = b.vector(p+"post_attention_layernorm.weight", true)
+	l.Wgate = b.matrix(p+"mlp.gate_proj.weight", true)
+	l.Wup = b.matrix(p+"mlp.up_proj.weight", true)
+	l.Wdown = b.matrix(p+"mlp.down_proj.weight", true)
+}
+
+var hfTypes = map[string]tensor.DType{"F32": tensor.F32, "F16": tensor.F16, "BF16": tensor.BF16}
+
+func (b *hfBinder) matrix(name string, required bool) Matrix {
+	if b.err != nil {
+		return Matrix{}
+	}
+	t, ok := b.st.Tensor(name)
+	if !ok {
+		if required {
+			b.err = fmt.Errorf("missing tensor %q", name)
+		}
+		return Matrix{}
+	}
+	typ, ok := hfTypes[t.DType]
+	if !ok {
+		b.err = fmt.Errorf("tensor %q has unsupported dtype %s", name, t.DType)
+		return Matrix{}
+	}
+	switch len(t.Shape) {
+	case 1:
+		return Matrix{Type: typ, Rows: 1, Cols: t.Shape[0], Data: t.Data}
+	case 2:
+		return Matrix{Type: typ, Rows: t.Shape[0], Cols: t.Shape[1], Data: t.Data}
+	}
+	b.err = fmt.Errorf("tensor %q: expected a matrix, got shape %v", name, t.Shape)
+	return Matrix{}
+}
+
+func (b *hfBinder) vector(name string, required bool) []float32 {
+	w := b.matrix(name, required)
+	if b.err != nil || w.Data == nil {
+		return nil
+	}
+	out := make([]float32, w.Rows*w.Cols)
+	if err := tensor.DequantizeRow(w.Type, w.Data, out); err != nil {
+		b.err = fmt.Errorf("tensor %q: %w", name, err)
+		return nil
+	}
+	return out
+}
