@@ -10,6 +10,7 @@ import (
 	"os/signal"
 
 	"github.com/kvpack/kvpack/internal/engine"
+	"github.com/kvpack/kvpack/internal/kvcache"
 	"github.com/kvpack/kvpack/internal/model"
 	"github.com/kvpack/kvpack/internal/parallel"
 	"github.com/kvpack/kvpack/internal/sample"
@@ -44,6 +45,8 @@ func runCmd(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var mf modelFlags
 	mf.register(fs)
+	var kf kvFlags
+	kf.register(fs)
 	prompt := fs.String("prompt", "", "prompt text (required)")
 	n := fs.Int("n", 128, "tokens to generate")
 	chat := fs.Bool("chat", false, "wrap the prompt as a user message in the model's chat template")
@@ -85,13 +88,18 @@ func runCmd(args []string) error {
 	}
 	ids := m.Tokenizer.Encode(text, true, parseSpecial)
 	opt := engine.Options{MaxTokens: *n, Sample: sp, IgnoreEOS: *ignoreEOS, PrefillChunk: *chunk}
-	return generateToStdout(m, pool, ids, opt)
+	kvp, err := kf.pool(&m.Config, len(ids)+opt.MaxTokens)
+	if err != nil {
+		return err
+	}
+	return generateToStdout(m, pool, kvp, ids, opt)
 }
 
-func generateToStdout(m *model.Model, pool *parallel.Pool, ids []int32, opt engine.Options) error {
+func generateToStdout(m *model.Model, pool *parallel.Pool, kvp *kvcache.Pool, ids []int32, opt engine.Options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	kv := model.NewDenseKV(&m.Config, len(ids)+opt.MaxTokens)
+	kv := kvcache.NewSequence(kvp)
+	defer kv.Release()
 	r := model.NewRunner(m, pool)
 	out := bufio.NewWriter(os.Stdout)
 	dec := m.Tokenizer.NewStreamDecoder()
@@ -107,9 +115,11 @@ func generateToStdout(m *model.Model, pool *parallel.Pool, ids []int32, opt engi
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "\nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | stop: %s | kv: %d bytes (%d tokens) | threads: %d\n",
-		st.PromptTokens, st.PrefillTokPerSec(), st.GenTokens, st.DecodeTokPerSec(), st.StopReason,
-		kv.Bytes(), kv.Len(), pool.Workers())
+	ps := kvp.Stats()
+	fmt.Fprintf(os.Stderr, "\nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | stop: %s | threads: %d\n",
+		st.PromptTokens, st.PrefillTokPerSec(), st.GenTokens, st.DecodeTokPerSec(), st.StopReason, pool.Workers())
+	fmt.Fprintf(os.Stderr, "kv: %d tokens, %d bytes held in %d blocks (peak %d of %d, %d B each, %v)\n",
+		kv.Len(), kv.Bytes(), kv.Blocks(), ps.PeakUsed, ps.Total, ps.BlockBytes, kvp.DType())
 	return nil
 }
 

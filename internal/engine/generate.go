@@ -15,6 +15,23 @@ import (
 // ErrContextLength is returned when prompt plus requested tokens exceed the context.
 var ErrContextLength = errors.New("context length exceeded")
 
+// Reserver is implemented by KV stores that allocate memory ahead of a forward
+// pass (the paged cache): Reserve(n) makes room for n more tokens in every table,
+// all or nothing, so a forward never fails half-way through its layers.
+type Reserver interface {
+	Reserve(n int) error
+}
+
+// forward reserves room for the batch's tokens (when kv supports it) and runs it.
+func forward(r *model.Runner, kv model.KV, b *model.Batch) ([]float32, error) {
+	if res, ok := kv.(Reserver); ok {
+		if err := res.Reserve(len(b.Tokens)); err != nil {
+			return nil, err
+		}
+	}
+	return r.Forward(b)
+}
+
 // Options controls one generation.
 type Options struct {
 	MaxTokens    int // tokens to generate
@@ -82,7 +99,7 @@ func Generate(ctx context.Context, r *model.Runner, kv model.KV, prompt []int32,
 		}
 		pos := int32(len(history) - 1)
 		b := model.Batch{Tokens: []int32{id}, Pos: []int32{pos}, Spans: []model.Span{{KV: kv, End: 1}}, Logits: []int{0}}
-		if logits, err = r.Forward(&b); err != nil {
+		if logits, err = forward(r, kv, &b); err != nil {
 			return st, err
 		}
 	}
@@ -128,7 +145,7 @@ func prefill(r *model.Runner, kv model.KV, prompt []int32, chunk int) ([]float32
 			b.Logits = []int{end - start - 1}
 		}
 		var err error
-		if logits, err = r.Forward(&b); err != nil {
+		if logits, err = forward(r, kv, &b); err != nil {
 			return nil, fmt.Errorf("prefill tokens %d..%d: %w", start, end, err)
 		}
 	}

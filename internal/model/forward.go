@@ -153,16 +153,11 @@ func (r *Runner) logits(b *Batch) []float32 {
 // matmul computes out[t][row] = W[row]·x[t] for the T activation rows held by
 // the activation cache, splitting rows across the pool.
 func (r *Runner) matmul(w *Matrix, out []float32, T int) {
-	xq, xrb := r.act.get(w.Type)
+	xq, _ := r.act.get(w.Type)
 	rb := w.Type.RowBytes(w.Cols)
 	rows, cols, typ := w.Rows, w.Cols, w.Type
 	r.Pool.For(rows, 16, func(lo, hi int) {
-		for row := lo; row < hi; row++ {
-			wr := w.Data[row*rb : (row+1)*rb]
-			for t := 0; t < T; t++ {
-				out[t*rows+row] = tensor.VecDot(typ, cols, wr, xq[t*xrb:(t+1)*xrb])
-			}
-		}
+		tensor.MatMul(typ, w.Data[lo*rb:hi*rb], hi-lo, cols, xq, T, out[lo:], rows)
 	})
 }
 
