@@ -1,6 +1,6 @@
 # kvpack: the two set-up commands of the README are `make run` and `make test`.
 GO ?= go
-PROMPT ?= What is the capital of France? Answer in one sentence.
+PROMPT ?= Explain in two sentences why the sky is blue.
 
 .PHONY: run test build model oracle bench clean
 
@@ -21,7 +21,8 @@ run: model build
 # llama.cpp oracle tests (which need `make model oracle` first).
 test: model oracle
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -short -count=1 ./...
+	$(GO) test -count=1 -timeout 40m ./...
 
 bench: model oracle build
 	bin/kvpack bench decode

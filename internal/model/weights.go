@@ -25,14 +25,14 @@ func (m *Matrix) Row(r int) []byte {
 // Layer holds one transformer block. Bias and norm vectors are nil when the
 // architecture has none.
 type Layer struct {
-	AttnNorm      []float32 // [Dim]
-	Wq, Wk, Wv    Matrix    // [Heads*HeadDim x Dim], [KVHeads*HeadDim x Dim] x2
-	Bq, Bk, Bv    []float32 // qwen2 biases
-	QNorm, KNorm  []float32 // [HeadDim], qwen3
-	Wo            Matrix    // [Dim x Heads*HeadDim]
-	FFNNorm       []float32 // [Dim]
-	Wgate, Wup    Matrix    // [FFN x Dim]
-	Wdown         Matrix    // [Dim x FFN]
+	AttnNorm     []float32 // [Dim]
+	Wq, Wk, Wv   Matrix    // [Heads*HeadDim x Dim], [KVHeads*HeadDim x Dim] x2
+	Bq, Bk, Bv   []float32 // qwen2 biases
+	QNorm, KNorm []float32 // [HeadDim], qwen3
+	Wo           Matrix    // [Dim x Heads*HeadDim]
+	FFNNorm      []float32 // [Dim]
+	Wgate, Wup   Matrix    // [FFN x Dim]
+	Wdown        Matrix    // [Dim x FFN]
 }
 
 // Model is a loaded model: config, weights and tokenizer.
