@@ -103,6 +103,9 @@ func matMulFloat(s mmShape, w, x []byte, a *packed, out []float32) {
 }
 
 func matMulLegacy(s mmShape, w, x []byte, a *packed, out []float32) {
+	if matMulLegacyAsm(s, w, x, out) {
+		return
+	}
 	nb := s.cols / 32
 	ps := nb * legacyStride
 	a.p = grow(a.p, s.nx*ps)

@@ -1,0 +1,150 @@
+package tensor
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// withAsm runs f with the assembly kernels switched on or off.
+func withAsm(on bool, f func()) {
+	old := useAsm
+	useAsm = on
+	defer func() { useAsm = old }()
+	f()
+}
+
+// asmCase builds weights and activations of nb blocks for typ; mode picks
+// the quant distribution: 0 random bytes, 1 largest codes, 2 ±127
+// activations, 3 zero scales.
+func asmCase(rng *rand.Rand, typ DType, rows, nb, mode int) (w, x []byte) {
+	n := nb * 32
+	w = randomBlocks(rng, typ, n*rows)
+	vt := VecDotType(typ)
+	x = QuantizeActivations(typ, randNormal(rng, n, 1), nil)
+	switch mode {
+	case 1:
+		for i := range w {
+			w[i] = 0xff
+		}
+		if typ == Q8_0 {
+			for i := range w {
+				w[i] = 0x80 // -128 weights are exact (activations are not)
+			}
+		}
+		for i := 0; i < len(w); i += typ.BlockBytes() {
+			for _, off := range scaleFields(typ) {
+				binary.LittleEndian.PutUint16(w[i+off:], F32ToF16(0.01))
+			}
+		}
+		fallthrough
+	case 2:
+		off := 2
+		if vt == Q8_1 {
+			off = 4
+		}
+		for i := 0; i < len(x); i += vt.BlockBytes() {
+			q := int8(127)
+			if rng.IntN(2) == 0 {
+				q = -127
+			}
+			for j := off; j < vt.BlockBytes(); j++ {
+				x[i+j] = byte(q)
+			}
+			binary.LittleEndian.PutUint16(x[i:], F32ToF16(0.02))
+			if vt == Q8_1 {
+				binary.LittleEndian.PutUint16(x[i+2:], F32ToF16(float32(q)*32*0.02))
+			}
+		}
+	case 3:
+		for i := 0; i < len(w); i += typ.BlockBytes() {
+			if rng.IntN(2) == 0 {
+				for _, off := range scaleFields(typ) {
+					binary.LittleEndian.PutUint16(w[i+off:], 0)
+				}
+			}
+		}
+		for i := 0; i < len(x); i += vt.BlockBytes() {
+			if rng.IntN(3) == 0 {
+				binary.LittleEndian.PutUint16(x[i:], 0)
+			}
+		}
+	}
+	return w, x
+}
+
+// TestAsmMatchesGo checks the assembly kernels against the pure-Go ones bit
+// for bit, on unaligned slices of random shapes.
+func TestAsmMatchesGo(t *testing.T) {
+	if !asmAvailable {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, typ := range []DType{Q4_1, Q4_0, Q8_0} {
+		for iter := 0; iter < 300; iter++ {
+			nb := 1 + rng.IntN(48) // 32..1536 elements
+			rows := 1 + rng.IntN(9)
+			nx := 1 + rng.IntN(3)
+			mode := iter % 4
+			w, x := asmCase(rng, typ, rows, nb, mode)
+			xs := x
+			for j := 1; j < nx; j++ {
+				_, xj := asmCase(rng, typ, 1, nb, mode)
+				xs = append(xs, xj...)
+			}
+			// unaligned copies
+			wo, xo := 1+rng.IntN(31), 1+rng.IntN(31)
+			wu := append(make([]byte, wo), w...)[wo:]
+			xu := append(make([]byte, xo), xs...)[xo:]
+			ld := rows + rng.IntN(3)
+			got := make([]float32, (nx-1)*ld+rows)
+			want := make([]float32, len(got))
+			withAsm(true, func() { MatMul(typ, wu, rows, nb*32, xu, nx, got, ld) })
+			withAsm(false, func() { MatMul(typ, w, rows, nb*32, xs, nx, want, ld) })
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v nb=%d rows=%d nx=%d mode=%d: out[%d] asm %v, Go %v", typ, nb, rows, nx, mode, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestAsmQ8Min checks that Q8_0 activations of -128 (which the Q8_0 kernel
+// cannot take) still give the exact result.
+func TestAsmQ8Min(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	w := randomBlocks(rng, Q8_0, 256)
+	x := extremeActivations(Q8_0, 256, -128)
+	x[2+34*3+5] = 0x80
+	var got, want [1]float32
+	withAsm(asmAvailable, func() { MatVec(Q8_0, w, 1, 256, x, got[:]) })
+	withAsm(false, func() { MatVec(Q8_0, w, 1, 256, x, want[:]) })
+	if got != want {
+		t.Fatalf("asm %v, Go %v", got, want)
+	}
+	if !hasQ8Min(x, 8) || hasQ8Min(QuantizeActivations(Q8_0, randNormal(rng, 256, 1), nil), 8) {
+		t.Fatal("hasQ8Min wrong")
+	}
+}
+
+// TestAsmNoAllocs checks that MatVec allocates nothing per call.
+func TestAsmNoAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, typ := range []DType{Q4_1, Q8_0} {
+		w := randomBlocks(rng, typ, 576*64)
+		x := QuantizeActivations(typ, randNormal(rng, 576, 1), nil)
+		out := make([]float32, 64)
+		MatVec(typ, w, 64, 576, x, out)
+		if n := testing.AllocsPerRun(20, func() { MatVec(typ, w, 64, 576, x, out) }); n != 0 {
+			t.Errorf("%v: %v allocs per MatVec", typ, n)
+		}
+	}
+}
+
+// BenchmarkMatVecOutput is the output layer of SmolLM2-135M (Q8_0, 49152
+// rows of 576); run with KVPACK_NOASM=1 for the pure-Go path.
+func BenchmarkMatVecOutput(b *testing.B) {
+	benchMatVec(b, Q8_0, 49152, 576)
+}

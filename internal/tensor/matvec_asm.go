@@ -1,0 +1,72 @@
+package tensor
+
+// Assembly dispatch for the legacy formats (see dot_amd64.go). The kernels
+// read the raw Q8_0/Q8_1 activation blocks, so no SWAR packing is needed.
+
+// asmLegacyKernel returns the assembly kernel for weights of type t, or nil.
+func asmLegacyKernel(t DType) func(w, x *byte, nb int) float32 {
+	switch t {
+	case Q4_1:
+		return dotQ4_1Q8_1AVX2
+	case Q4_0:
+		return dotQ4_0Q8_0AVX2
+	case Q8_0:
+		return dotQ8_0Q8_0AVX2
+	}
+	return nil
+}
+
+// hasQ8Min reports whether some quant of the Q8_0 row x (nb blocks) is -128,
+// which the Q8_0 kernel's sign trick cannot negate. QuantizeActivations
+// never produces it (quants are clamped to ±127, as in ggml), but MatMul
+// accepts any bytes, so such rows take the Go path.
+func hasQ8Min(x []byte, nb int) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for i := 0; i < nb; i++ {
+		q := x[i*34+2 : i*34+34]
+		for k := 0; k < 32; k += 8 {
+			v := le64(q[k:]) ^ hi // bytes equal to 0x80 become zero
+			if (v-lo)&^v&hi != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matMulLegacyAsm runs MatMul with an assembly kernel; it reports false
+// (doing nothing) when the call must take the Go path.
+func matMulLegacyAsm(s mmShape, w, x []byte, out []float32) bool {
+	if !useAsm {
+		return false
+	}
+	dot := asmLegacyKernel(s.t)
+	if dot == nil || s.rows == 0 {
+		return false
+	}
+	nb := s.cols / 32
+	if nb == 0 {
+		for j := 0; j < s.nx; j++ {
+			for r := 0; r < s.rows; r++ {
+				out[j*s.ldOut+r] = 0
+			}
+		}
+		return true
+	}
+	if s.t == Q8_0 {
+		for j := 0; j < s.nx; j++ {
+			if hasQ8Min(x[j*s.xb:], nb) {
+				return false
+			}
+		}
+	}
+	_ = w[s.rows*s.rb-1] // sizes checked by checkMatMul
+	_ = x[s.nx*s.xb-1]
+	for r := 0; r < s.rows; r++ {
+		wr := &w[r*s.rb]
+		for j := 0; j < s.nx; j++ {
+			out[j*s.ldOut+r] = dot(wr, &x[j*s.xb], nb)
+		}
+	}
+	return true
+}
