@@ -17,8 +17,11 @@ import (
 )
 
 func benchCmd(args []string) error {
+	if len(args) > 0 && args[0] == "serve" {
+		return benchServe(args[1:])
+	}
 	if len(args) == 0 || args[0] != "decode" {
-		return fmt.Errorf("usage: kvpack bench decode [flags]")
+		return fmt.Errorf("usage: kvpack bench decode|serve [flags]")
 	}
 	return benchDecode(args[1:])
 }

@@ -6,8 +6,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kvpack/kvpack/internal/compress"
 	"github.com/kvpack/kvpack/internal/kvcache"
 	"github.com/kvpack/kvpack/internal/model"
+	"github.com/kvpack/kvpack/internal/parallel"
 )
 
 // kvFlags configure the paged KV cache.
@@ -72,4 +74,44 @@ func parseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("bad size %q (want e.g. 512MiB or 1GiB)", s)
 	}
 	return int64(v * mult), nil
+}
+
+// compressFlags choose a KV compression policy and its budget.
+type compressFlags struct{ cfg compress.Config }
+
+func (f *compressFlags) register(fs *flag.FlagSet) {
+	c := &f.cfg
+	fs.StringVar(&c.Policy, "policy", "none", "KV compression policy: "+strings.Join(compress.Names(), ", "))
+	fs.IntVar(&c.Budget, "kv-budget", compress.DefaultBudget, "tokens kept per (layer, kv-head) table after a compression round")
+	fs.IntVar(&c.CompressEvery, "compress-every", compress.DefaultCompressEvery, "a round fires when a table reaches budget + this many tokens")
+	fs.IntVar(&c.ProtectWindow, "protect-window", 0, "recent tokens always kept (0 = policy default: 128 triattention, 8 snapkv/rkv)")
+	fs.BoolVar(&c.ProtectPrompt, "protect-prompt", false, "keep the prompt when it fits the budget")
+	fs.IntVar(&c.Sinks, "sinks", 0, "lowest positions always kept (0 = policy default: 4 for streaming; -1 = none)")
+	fs.StringVar(&c.Compaction, "compaction", compress.CompactRepack, "how survivors are packed: repack (order-preserving) or holefill")
+	fs.StringVar(&c.Mode, "triattention-mode", compress.ModePerHead, "TriAttention plan: per_head or per_layer_per_head")
+	fs.StringVar(&c.Stats, "triattention-stats", defaultStats, "TriAttention statistics file (kvpack calibrate)")
+}
+
+const defaultStats = "stats/smollm2-135m-instruct.triattention.safetensors"
+
+// compressor builds the per-request compressor; it must exist before prefill
+// because some policies switch on kernel taps.
+func (f *compressFlags) compressor(m *model.Model, seq *kvcache.Sequence, r *model.Runner, pool *parallel.Pool, promptLen int) (*compress.Compressor, error) {
+	cfg := f.cfg
+	if cfg.Policy != "triattention" {
+		cfg.Stats = ""
+	}
+	pol, err := compress.NewPolicy(cfg, &m.Config)
+	if err != nil {
+		return nil, err
+	}
+	c, err := compress.NewCompressor(seq, &m.Config, pol, cfg, promptLen)
+	if err != nil {
+		return nil, err
+	}
+	c.SetPool(pool)
+	if qw := c.Queries(); qw != nil {
+		r.Tap = qw.Tap
+	}
+	return c, nil
 }

@@ -19,7 +19,9 @@ func init() {
 	commands = []command{
 		{"run", "generate text from a prompt", runCmd},
 		{"inspect", "print a model's architecture, hyperparameters and tensors", inspectCmd},
-		{"bench", "benchmarks: `bench decode` (kvpack vs llama.cpp)", benchCmd},
+		{"serve", "OpenAI-compatible HTTP server with continuous batching and /metrics", serveCmd},
+		{"bench", "benchmarks: `bench decode` (kvpack vs llama.cpp), `bench serve` (HTTP load, policies)", benchCmd},
+		{"calibrate", "compute TriAttention query statistics for a model", calibrateCmd},
 		{"help", "show this help", func([]string) error { usage(os.Stdout); return nil }},
 	}
 }

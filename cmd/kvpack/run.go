@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"time"
 
+	"github.com/kvpack/kvpack/internal/compress"
 	"github.com/kvpack/kvpack/internal/engine"
 	"github.com/kvpack/kvpack/internal/kvcache"
 	"github.com/kvpack/kvpack/internal/model"
@@ -47,6 +49,8 @@ func runCmd(args []string) error {
 	mf.register(fs)
 	var kf kvFlags
 	kf.register(fs)
+	var cf compressFlags
+	cf.register(fs)
 	prompt := fs.String("prompt", "", "prompt text (required)")
 	n := fs.Int("n", 128, "tokens to generate")
 	chat := fs.Bool("chat", false, "wrap the prompt as a user message in the model's chat template")
@@ -92,15 +96,20 @@ func runCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	return generateToStdout(m, pool, kvp, ids, opt)
+	return generateToStdout(m, pool, kvp, &cf, ids, opt)
 }
 
-func generateToStdout(m *model.Model, pool *parallel.Pool, kvp *kvcache.Pool, ids []int32, opt engine.Options) error {
+func generateToStdout(m *model.Model, pool *parallel.Pool, kvp *kvcache.Pool, cf *compressFlags, ids []int32, opt engine.Options) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	kv := kvcache.NewSequence(kvp)
 	defer kv.Release()
 	r := model.NewRunner(m, pool)
+	comp, err := cf.compressor(m, kv, r, pool, len(ids))
+	if err != nil {
+		return err
+	}
+	opt.AfterStep = func() error { _, err := comp.AfterStep(); return err }
 	out := bufio.NewWriter(os.Stdout)
 	dec := m.Tokenizer.NewStreamDecoder()
 	st, err := engine.Generate(ctx, r, kv, ids, opt, func(id int32) error {
@@ -115,12 +124,23 @@ func generateToStdout(m *model.Model, pool *parallel.Pool, kvp *kvcache.Pool, id
 	if err != nil {
 		return err
 	}
-	ps := kvp.Stats()
 	fmt.Fprintf(os.Stderr, "\nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | stop: %s | threads: %d\n",
 		st.PromptTokens, st.PrefillTokPerSec(), st.GenTokens, st.DecodeTokPerSec(), st.StopReason, pool.Workers())
-	fmt.Fprintf(os.Stderr, "kv: %d tokens, %d bytes held in %d blocks (peak %d of %d, %d B each, %v)\n",
-		kv.Len(), kv.Bytes(), kv.Blocks(), ps.PeakUsed, ps.Total, ps.BlockBytes, kvp.DType())
+	printKVStats(kv, kvp, comp, st)
 	return nil
+}
+
+// printKVStats reports what the cache held and what compression gave back.
+func printKVStats(kv *kvcache.Sequence, kvp *kvcache.Pool, comp *compress.Compressor, st engine.Stats) {
+	ps, tot := kvp.Stats(), comp.Totals()
+	fmt.Fprintf(os.Stderr, "kv: policy %s | %d positions, %d bytes held in %d blocks at the end, peak %d blocks (%d bytes) of %d | %d B/block, %v\n",
+		comp.Config().Policy, kv.Len(), kv.Bytes(), kv.Blocks(), ps.PeakUsed, int64(ps.PeakUsed)*ps.BlockBytes, ps.Total, ps.BlockBytes, kvp.DType())
+	if tot.Rounds == 0 {
+		return
+	}
+	spent := tot.ScoreTime + tot.SelectTime + tot.CompactTime
+	fmt.Fprintf(os.Stderr, "compression: %d rounds | %d token slots evicted over %d tables | %d blocks freed (%d bytes) | %d slots copied | %v spent, %.1f%% of generation time\n",
+		tot.Rounds, tot.Evicted, kv.Shape().Layers*kv.Shape().KVHeads, tot.BlocksFreed, tot.BytesFreed, tot.Copies, spent.Round(time.Millisecond), 100*spent.Seconds()/max(st.Decode.Seconds()+st.Prefill.Seconds(), 1e-9))
 }
 
 func floatFlag(dst *float32) func(string) error {

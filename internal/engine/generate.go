@@ -39,6 +39,9 @@ type Options struct {
 	IgnoreEOS    bool // keep generating past end-of-generation tokens
 	PrefillChunk int  // prompt tokens per forward pass (default 256)
 	Context      int  // maximum positions (default: the model's trained context)
+	// AfterStep, when set, runs after every forward pass (prefill chunks
+	// included): this is where KV compression evicts and compacts.
+	AfterStep func() error
 }
 
 // Stats reports what a generation did and how long it took.
@@ -72,7 +75,7 @@ func Generate(ctx context.Context, r *model.Runner, kv model.KV, prompt []int32,
 	smp := sample.New(opt.Sample)
 	history := append(make([]int32, 0, len(prompt)+opt.MaxTokens), prompt...)
 	t0 := time.Now()
-	logits, err := prefill(r, kv, prompt, opt.PrefillChunk)
+	logits, err := prefill(r, kv, prompt, opt)
 	if err != nil {
 		return st, err
 	}
@@ -100,6 +103,9 @@ func Generate(ctx context.Context, r *model.Runner, kv model.KV, prompt []int32,
 		pos := int32(len(history) - 1)
 		b := model.Batch{Tokens: []int32{id}, Pos: []int32{pos}, Spans: []model.Span{{KV: kv, End: 1}}, Logits: []int{0}}
 		if logits, err = forward(r, kv, &b); err != nil {
+			return st, err
+		}
+		if err := afterStep(opt); err != nil {
 			return st, err
 		}
 	}
@@ -132,7 +138,18 @@ func checkLengths(m *model.Model, prompt []int32, opt *Options) error {
 
 // prefill runs the prompt through the model in chunks and returns the logits
 // after its last token.
-func prefill(r *model.Runner, kv model.KV, prompt []int32, chunk int) ([]float32, error) {
+func afterStep(opt Options) error {
+	if opt.AfterStep == nil {
+		return nil
+	}
+	if err := opt.AfterStep(); err != nil {
+		return fmt.Errorf("kv compression: %w", err)
+	}
+	return nil
+}
+
+func prefill(r *model.Runner, kv model.KV, prompt []int32, opt Options) ([]float32, error) {
+	chunk := opt.PrefillChunk
 	var logits []float32
 	for start := 0; start < len(prompt); start += chunk {
 		end := min(start+chunk, len(prompt))
@@ -147,6 +164,9 @@ func prefill(r *model.Runner, kv model.KV, prompt []int32, chunk int) ([]float32
 		var err error
 		if logits, err = forward(r, kv, &b); err != nil {
 			return nil, fmt.Errorf("prefill tokens %d..%d: %w", start, end, err)
+		}
+		if err := afterStep(opt); err != nil {
+			return nil, err
 		}
 	}
 	return logits, nil
