@@ -137,12 +137,16 @@ func TestPagedMatchesDenseAndLlamaCpp(t *testing.T) {
 			for i := range ref {
 				a := sample.Greedy(f16[i])
 				gap := math.Log(float64(steps[i].Top[0].Prob)) - math.Log(float64(steps[i].Top[1].Prob))
-				if a != ref[i] && gap > 0.35 {
+				// SmolLM2 logits move by up to ~1 under last-bit changes (see above).
+				if a != ref[i] && gap > 1 {
 					t.Fatalf("step %d: paged f16 picks %d, llama.cpp %d (its margin %.3f)", i, a, ref[i], gap)
 				}
 				if a == ref[i] {
 					agree++
 				}
+			}
+			if agree < n*7/8 {
+				t.Fatalf("paged f16 vs llama.cpp f16: only %d/%d greedy picks agree", agree, n)
 			}
 			t.Logf("paged f16 vs llama.cpp f16: %d/%d greedy picks agree", agree, n)
 		})

@@ -46,7 +46,11 @@ func TestAttendMatchesReference(t *testing.T) {
 // hole-fill compaction with its own keep set, feeds more, repacks, feeds
 // more; every call is compared with the reference, outputs and taps.
 func attendCase(t *testing.T, rng *rand.Rand, G, bs, chunk int, dt DType, pp *parallel.Pool) {
-	hd := []int{4, 12, 16, 20}[rng.IntN(4)]
+	attendCaseHD(t, rng, []int{4, 12, 16, 20}[rng.IntN(4)], G, bs, chunk, dt, pp)
+}
+
+// attendCaseHD is attendCase with a given head dimension.
+func attendCaseHD(t *testing.T, rng *rand.Rand, hd, G, bs, chunk int, dt DType, pp *parallel.Pool) {
 	sh := Shape{Layers: 1 + rng.IntN(2), KVHeads: 1 + rng.IntN(2), HeadDim: hd}
 	sh.Heads = sh.KVHeads * G
 	p := mustPool(t, sh, bs, dt, 256)

@@ -97,41 +97,49 @@ func (a *attendState) tapBody(lo, hi int) {
 }
 
 // tapUnit accumulates the probabilities of every slot of block b of table
-// (layer, g) over all queries of the call and the group's heads.
+// (layer, g) over all queries of the call and the group's heads. Per slot the
+// sum runs over queries, then heads, in order (deterministic).
 func (a *attendState) tapUnit(w *workerScratch, g, b int) {
 	s, sh := a.s, a.s.shape
-	p, hd, G, bs := s.pool, sh.HeadDim, sh.GroupSize(), s.pool.bs
+	hd, G, bs := sh.HeadDim, sh.GroupSize(), s.pool.bs
 	tab := &s.tables[a.layer*sh.KVHeads+g]
 	n := min(bs, tab.n-b*bs)
-	id := tab.blocks[b]
-	kb, kp := p.blockK(id, n, w.kbuf), p.blockPos(id, n)
+	bv := a.view(w, tab.blocks[b], n, false)
+	kp := bv.pos
 	T, last := len(a.pos), len(a.pos)-1
-	for j := range n {
-		k := kb[j*hd : (j+1)*hd]
-		var mass, lastP float32
-		for t := range T {
-			if kp[j] > a.pos[t] {
+	mass, lastP, sc := w.tmass[:n], w.tlast[:n], w.sc[:n]
+	clear(mass)
+	clear(lastP)
+	for t := range T {
+		if !anyVisible(kp, a.pos[t]) {
+			continue
+		}
+		for i := range G {
+			h := t*sh.Heads + g*G + i
+			if a.tinv[h] == 0 {
 				continue
 			}
-			for i := range G {
-				h := t*sh.Heads + g*G + i
-				if a.tinv[h] == 0 {
+			a.scores(a.q[h*hd:(h+1)*hd], &bv, sc)
+			a.expBlock(sc, a.tm[h])
+			for j := range n {
+				if kp[j] > a.pos[t] {
 					continue
 				}
-				x := dot(a.q[h*hd:(h+1)*hd], k) * sh.Scale
-				pr := expShift(x, a.tm[h]) * a.tinv[h]
-				mass += pr
+				pr := sc[j] * a.tinv[h]
+				mass[j] += pr
 				if t == last {
-					lastP += pr
+					lastP[j] += pr
 				}
 			}
 		}
+	}
+	for j := range n {
 		slot := b*bs + j
 		if tab.mass != nil {
-			tab.mass[slot] += mass
+			tab.mass[slot] += mass[j]
 		}
 		if tab.last != nil {
-			tab.last[slot] = lastP / float32(G)
+			tab.last[slot] = lastP[j] / float32(G)
 		}
 	}
 }
