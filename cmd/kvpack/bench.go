@@ -20,6 +20,9 @@ func benchCmd(args []string) error {
 	if len(args) > 0 && args[0] == "serve" {
 		return benchServe(args[1:])
 	}
+	if len(args) > 0 && args[0] == "decode-context" {
+		return benchDecodeContext(args[1:])
+	}
 	if len(args) == 0 || args[0] != "decode" {
 		return fmt.Errorf("usage: kvpack bench decode|serve [flags]")
 	}

@@ -21,6 +21,7 @@ func init() {
 		{"inspect", "print a model's architecture, hyperparameters and tensors", inspectCmd},
 		{"serve", "OpenAI-compatible HTTP server with continuous batching and /metrics", serveCmd},
 		{"bench", "benchmarks: `bench decode` (kvpack vs llama.cpp), `bench serve` (HTTP load, policies)", benchCmd},
+		{"eval", "quality of KV compression vs full attention: fidelity, recall, divergence, gsm8k", evalCmd},
 		{"calibrate", "compute TriAttention query statistics for a model", calibrateCmd},
 		{"help", "show this help", func([]string) error { usage(os.Stdout); return nil }},
 	}
