@@ -8,24 +8,6 @@
 // first), reduced pairwise; the result differs from the scalar Go dot only by
 // float32 summation order.
 
-// func cpuidKV(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
-TEXT ·cpuidKV(SB), NOSPLIT, $0-24
-	MOVL leaf+0(FP), AX
-	MOVL sub+4(FP), CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
-
-// func xgetbvKV() uint32
-TEXT ·xgetbvKV(SB), NOSPLIT, $0-4
-	MOVL $0, CX
-	XGETBV
-	MOVL AX, ret+0(FP)
-	RET
-
 // REDUCE sums Y0..Y3 into the low lane of X0 and multiplies by X15.
 #define REDUCE \
 	VADDPS Y1, Y0, Y0; \

@@ -243,15 +243,25 @@ func (b *ggufBinder) matrix(name string, required bool) Matrix {
 // vector returns a small tensor (norm weights, biases) converted to float32.
 func (b *ggufBinder) vector(name string, required bool) []float32 {
 	w := b.matrix(name, required)
-	if b.err != nil || w.Data == nil {
+	if b.err != nil {
 		return nil
+	}
+	var out []float32
+	out, b.err = floatVector(name, w)
+	return out
+}
+
+// floatVector converts a small tensor (norm weights, biases) to float32; nil
+// when the tensor is absent.
+func floatVector(name string, w Matrix) ([]float32, error) {
+	if w.Data == nil {
+		return nil, nil
 	}
 	out := make([]float32, w.Rows*w.Cols)
 	if err := tensor.DequantizeRow(w.Type, w.Data, out); err != nil {
-		b.err = fmt.Errorf("tensor %q: %w", name, err)
-		return nil
+		return nil, fmt.Errorf("tensor %q: %w", name, err)
 	}
-	return out
+	return out, nil
 }
 
 func dominantType(m *Model) string {

@@ -187,13 +187,10 @@ func (b *hfBinder) matrix(name string, required bool) Matrix {
 
 func (b *hfBinder) vector(name string, required bool) []float32 {
 	w := b.matrix(name, required)
-	if b.err != nil || w.Data == nil {
+	if b.err != nil {
 		return nil
 	}
-	out := make([]float32, w.Rows*w.Cols)
-	if err := tensor.DequantizeRow(w.Type, w.Data, out); err != nil {
-		b.err = fmt.Errorf("tensor %q: %w", name, err)
-		return nil
-	}
+	var out []float32
+	out, b.err = floatVector(name, w)
 	return out
 }

@@ -50,3 +50,7 @@ var useAsm = hasAVX2() && os.Getenv("KVPACK_NOASM") != "1"
 
 // asmAvailable reports whether the CPU can run the kernels at all (tests).
 var asmAvailable = hasAVX2()
+
+// HasAVX2 reports whether this CPU and build run kvpack's AVX2+FMA+F16C
+// assembly (other packages' kernels use it to pick their fast path).
+func HasAVX2() bool { return asmAvailable }
