@@ -41,6 +41,9 @@ func BenchmarkDecodeStep(b *testing.B) {
 	if _, err := r.Forward(&model.Batch{Tokens: prompt, Pos: pos, Spans: []model.Span{{KV: seq, End: len(prompt)}}}); err != nil {
 		b.Fatal(err)
 	}
+	tok, tpos, logits := []int32{42}, []int32{0}, []int{0}
+	spans := []model.Span{{KV: seq, End: 1}}
+	step := model.Batch{Tokens: tok, Pos: tpos, Spans: spans, Logits: logits}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -48,13 +51,14 @@ func BenchmarkDecodeStep(b *testing.B) {
 			b.StopTimer()
 			seq.Release()
 			seq = kvcache.NewSequence(pool)
+			spans[0].KV = seq
 			seq.Reserve(len(prompt))
 			r.Forward(&model.Batch{Tokens: prompt, Pos: pos, Spans: []model.Span{{KV: seq, End: len(prompt)}}})
 			b.StartTimer()
 		}
-		p := int32(len(prompt) + i%256)
+		tpos[0] = int32(len(prompt) + i%256)
 		seq.Reserve(1)
-		if _, err := r.Forward(&model.Batch{Tokens: []int32{42}, Pos: []int32{p}, Spans: []model.Span{{KV: seq, End: 1}}, Logits: []int{0}}); err != nil {
+		if _, err := r.Forward(&step); err != nil {
 			b.Fatal(err)
 		}
 	}

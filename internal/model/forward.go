@@ -33,9 +33,11 @@ type Runner struct {
 	Pool *parallel.Pool
 	Tap  Tap // optional
 
-	s   scratch
-	rc  ropeCache
-	act actCache
+	s    scratch
+	rc   ropeCache
+	act  actCache
+	mm   mmArgs
+	mmFn func(lo, hi int)
 }
 
 // NewRunner prepares a runner on a worker pool.
@@ -151,14 +153,29 @@ func (r *Runner) logits(b *Batch) []float32 {
 }
 
 // matmul computes out[t][row] = W[row]·x[t] for the T activation rows held by
-// the activation cache, splitting rows across the pool.
+// the activation cache, splitting rows across the pool. The per-call arguments
+// live in r.mm so the worker body is a method value bound once (no closure
+// allocation per call).
 func (r *Runner) matmul(w *Matrix, out []float32, T int) {
 	xq, _ := r.act.get(w.Type)
-	rb := w.Type.RowBytes(w.Cols)
-	rows, cols, typ := w.Rows, w.Cols, w.Type
-	r.Pool.For(rows, 16, func(lo, hi int) {
-		tensor.MatMul(typ, w.Data[lo*rb:hi*rb], hi-lo, cols, xq, T, out[lo:], rows)
-	})
+	r.mm = mmArgs{w: w, out: out, xq: xq, T: T, rb: w.Type.RowBytes(w.Cols)}
+	if r.mmFn == nil {
+		r.mmFn = r.mmBody
+	}
+	r.Pool.For(w.Rows, 16, r.mmFn)
+}
+
+// mmArgs are the operands of the matmul in flight.
+type mmArgs struct {
+	w     *Matrix
+	out   []float32
+	xq    []byte
+	T, rb int
+}
+
+func (r *Runner) mmBody(lo, hi int) {
+	a := &r.mm
+	tensor.MatMul(a.w.Type, a.w.Data[lo*a.rb:hi*a.rb], hi-lo, a.w.Cols, a.xq, a.T, a.out[lo:], a.w.Rows)
 }
 
 // actCache holds the current activation rows quantized to each vec-dot type,
