@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kvpack/kvpack/internal/engine"
+	"github.com/kvpack/kvpack/internal/kvcache"
 	"github.com/kvpack/kvpack/internal/model"
 	"github.com/kvpack/kvpack/internal/oracle"
 	"github.com/kvpack/kvpack/internal/parallel"
@@ -29,6 +30,9 @@ func benchCmd(args []string) error {
 	return benchDecode(args[1:])
 }
 
+// kvDType is the KV element type kvpack benchmarks with.
+var kvDType = "f16"
+
 // benchRow is one measured configuration.
 type benchRow struct {
 	engine           string
@@ -45,6 +49,7 @@ func benchDecode(args []string) error {
 	n := fs.Int("n", 128, "tokens to decode")
 	peer := fs.Bool("llamacpp", true, "measure llama.cpp (node-llama-cpp) in the same run")
 	reps := fs.Int("reps", 2, "repetitions per configuration (best is reported)")
+	fs.StringVar(&kvDType, "kv-dtype", "f16", "kvpack's KV element type: f16 or f32 (llama.cpp uses its default, f16)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -99,10 +104,16 @@ func benchKvpack(m *model.Model, ids []int32, n, threads, reps int) (benchRow, e
 	defer pool.Close()
 	best := benchRow{engine: "kvpack", threads: threads, prompt: len(ids), generate: n}
 	r := model.NewRunner(m, pool)
+	kf := kvFlags{blockSize: kvcache.DefaultBlockSize, dtype: kvDType}
+	kvp, err := kf.pool(&m.Config, len(ids)+n+1)
+	if err != nil {
+		return best, err
+	}
 	for i := 0; i < reps; i++ {
-		kv := model.NewDenseKV(&m.Config, len(ids)+n)
+		kv := kvcache.NewSequence(kvp)
 		opt := engine.Options{MaxTokens: n + 1, IgnoreEOS: true, PrefillChunk: 512}
 		st, err := engine.Generate(context.Background(), r, kv, ids, opt, func(int32) error { return nil })
+		kv.Release()
 		if err != nil {
 			return best, err
 		}
