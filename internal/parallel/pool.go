@@ -5,22 +5,32 @@ package parallel
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
+// spinLimit is how many polls a worker (or the caller waiting for workers)
+// makes before it blocks. A decode step runs ~200 short parallel loops back to
+// back; waking a parked goroutine costs tens of microseconds each time, so
+// workers poll briefly, like llama.cpp's threads, and park only when idle.
+const spinLimit = 1 << 14
+
 // Pool splits index ranges across a fixed number of workers. The calling
-// goroutine takes part in the work, so a Pool of n workers starts n-1 goroutines.
-// A Pool is safe for use by one caller at a time; For calls from several
-// goroutines are serialized.
+// goroutine takes part in the work, so a Pool of n workers starts n-1
+// goroutines. For calls from several goroutines are serialized.
 type Pool struct {
-	n     int
-	mu    sync.Mutex
-	tasks []chan task
-	wg    sync.WaitGroup
+	n       int
+	mu      sync.Mutex
+	workers []*worker
+	closed  atomic.Bool
 }
 
-type task struct {
-	fn     func(lo, hi int)
-	lo, hi int
+// worker is one helper goroutine; posted and done count tasks.
+type worker struct {
+	posted, done atomic.Uint64
+	sleeping     atomic.Bool
+	wake         chan struct{}
+	fn           func(lo, hi int)
+	lo, hi       int
 }
 
 // New starts a pool of n workers; n <= 0 means GOMAXPROCS.
@@ -30,9 +40,9 @@ func New(n int) *Pool {
 	}
 	p := &Pool{n: n}
 	for i := 1; i < n; i++ {
-		ch := make(chan task, 1)
-		p.tasks = append(p.tasks, ch)
-		go p.worker(ch)
+		w := &worker{wake: make(chan struct{}, 1)}
+		p.workers = append(p.workers, w)
+		go p.loop(w)
 	}
 	return p
 }
@@ -40,10 +50,38 @@ func New(n int) *Pool {
 // Workers is the number of workers, the caller included.
 func (p *Pool) Workers() int { return p.n }
 
-func (p *Pool) worker(ch chan task) {
-	for t := range ch {
-		t.fn(t.lo, t.hi)
-		p.wg.Done()
+func (p *Pool) loop(w *worker) {
+	var seen uint64
+	for {
+		if !p.await(w, seen) {
+			return
+		}
+		seen++
+		w.fn(w.lo, w.hi)
+		w.fn = nil
+		w.done.Store(seen)
+	}
+}
+
+// await returns once task seen+1 is posted (true) or the pool closed (false).
+func (p *Pool) await(w *worker, seen uint64) bool {
+	for i := 0; ; i++ {
+		if w.posted.Load() > seen {
+			return true
+		}
+		if p.closed.Load() {
+			return false
+		}
+		if i < spinLimit {
+			continue
+		}
+		w.sleeping.Store(true)
+		if w.posted.Load() > seen || p.closed.Load() {
+			w.sleeping.Store(false)
+			continue
+		}
+		<-w.wake
+		w.sleeping.Store(false)
 	}
 }
 
@@ -55,10 +93,7 @@ func (p *Pool) For(n, grain int, fn func(lo, hi int)) {
 		grain = 1
 	}
 	units := (n + grain - 1) / grain
-	parts := p.n
-	if units < parts {
-		parts = units
-	}
+	parts := min(p.n, units)
 	if parts <= 1 {
 		if n > 0 {
 			fn(0, n)
@@ -67,14 +102,28 @@ func (p *Pool) For(n, grain int, fn func(lo, hi int)) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.wg.Add(parts - 1)
 	for i := 1; i < parts; i++ {
-		lo, hi := split(units, parts, i, grain, n)
-		p.tasks[i-1] <- task{fn, lo, hi}
+		w := p.workers[i-1]
+		w.fn = fn
+		w.lo, w.hi = split(units, parts, i, grain, n)
+		w.posted.Add(1)
+		if w.sleeping.Load() {
+			select {
+			case w.wake <- struct{}{}:
+			default:
+			}
+		}
 	}
 	lo, hi := split(units, parts, 0, grain, n)
 	fn(lo, hi)
-	p.wg.Wait()
+	for i := 1; i < parts; i++ {
+		w := p.workers[i-1]
+		for j := 0; w.done.Load() != w.posted.Load(); j++ {
+			if j >= spinLimit {
+				runtime.Gosched()
+			}
+		}
+	}
 }
 
 func split(units, parts, i, grain, n int) (int, int) {
@@ -88,8 +137,11 @@ func split(units, parts, i, grain, n int) (int, int) {
 
 // Close stops the workers. The pool must not be used afterwards.
 func (p *Pool) Close() {
-	for _, ch := range p.tasks {
-		close(ch)
+	p.closed.Store(true)
+	for _, w := range p.workers {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
 	}
-	p.tasks = nil
 }
