@@ -8,12 +8,6 @@ import (
 	"sync/atomic"
 )
 
-// spinLimit is how many polls a worker (or the caller waiting for workers)
-// makes before it blocks. A decode step runs ~200 short parallel loops back to
-// back; waking a parked goroutine costs tens of microseconds each time, so
-// workers poll briefly, like llama.cpp's threads, and park only when idle.
-const spinLimit = 1 << 14
-
 // Pool splits index ranges across a fixed number of workers. The calling
 // goroutine takes part in the work, so a Pool of n workers starts n-1
 // goroutines. For calls from several goroutines are serialized.
