@@ -335,9 +335,7 @@ func TestModelsHealthMetrics(t *testing.T) {
 		t.Fatalf("/health: %s", b)
 	}
 	complete(t, s.url, map[string]any{"prompt": "Once", "max_tokens": 5, "ignore_eos": true})
-	_, b = get(t, s.url+"/metrics")
-	text := string(b)
-	for _, want := range []string{
+	wants := []string{
 		`vllm:num_requests_waiting{model_name="stories260K"} 0`,
 		`vllm:num_requests_running{model_name="stories260K"} 0`,
 		`vllm:kv_cache_usage_perc{model_name="stories260K"} 0`,
@@ -350,7 +348,18 @@ func TestModelsHealthMetrics(t *testing.T) {
 		`kvpack_compaction_seconds_total 0`,
 		`vllm:time_to_first_token_seconds_count{model_name="stories260K"} 1`,
 		`vllm:inter_token_latency_seconds_count{model_name="stories260K"} 4`,
-	} {
+	}
+	// The response can reach the client a moment before the engine loop has
+	// retired the request, so poll until the gauges settle.
+	var text string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_, b = get(t, s.url+"/metrics")
+		text = string(b)
+		if containsAll(text, wants) || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range wants {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
@@ -358,4 +367,13 @@ func TestModelsHealthMetrics(t *testing.T) {
 	if !strings.Contains(text, "vllm:prompt_tokens_total") {
 		t.Errorf("/metrics lacks vllm:prompt_tokens_total")
 	}
+}
+
+func containsAll(text string, wants []string) bool {
+	for _, w := range wants {
+		if !strings.Contains(text, w) {
+			return false
+		}
+	}
+	return true
 }
