@@ -25,7 +25,7 @@ func benchCmd(args []string) error {
 		return benchDecodeContext(args[1:])
 	}
 	if len(args) == 0 || args[0] != "decode" {
-		return fmt.Errorf("usage: kvpack bench decode|serve [flags]")
+		return fmt.Errorf("usage: kvpack bench decode|decode-context|serve [flags]")
 	}
 	return benchDecode(args[1:])
 }
