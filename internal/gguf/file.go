@@ -2,8 +2,8 @@ package gguf
 
 import (
 	"fmt"
-	"os"
 
+	"github.com/kvpack/kvpack/internal/mmapfile"
 	"github.com/kvpack/kvpack/internal/tensor"
 )
 
@@ -50,22 +50,9 @@ func (t TensorInfo) Elements() uint64 {
 // Open memory-maps the file at path (read-only) and parses it. Tensor data is
 // not copied.
 func Open(path string) (*File, error) {
-	fd, err := os.Open(path)
+	data, unmap, err := mmapfile.Map(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
-	}
-	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("gguf: %w", err)
-	}
-	size := st.Size()
-	if size <= 0 || size != int64(int(size)) {
-		return Parse(path, nil) // an empty file: let the parser report it
-	}
-	data, unmap, err := mapFile(fd, int(size))
-	if err != nil {
-		return nil, fmt.Errorf("gguf: %s: map: %w", path, err)
 	}
 	f, err := Parse(path, data)
 	if err != nil {

@@ -3,8 +3,9 @@ package safetensors
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sort"
+
+	"github.com/kvpack/kvpack/internal/mmapfile"
 )
 
 // ErrFormat is wrapped by every error about the content of a file.
@@ -42,22 +43,9 @@ func (t Tensor) Elements() int {
 
 // Open memory-maps path read-only and parses its header.
 func Open(path string) (*File, error) {
-	fd, err := os.Open(path)
+	data, unmap, err := mmapfile.Map(path)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	size := st.Size()
-	if size <= 0 || size != int64(int(size)) {
-		return Parse(path, nil)
-	}
-	data, unmap, err := mapFile(fd, int(size))
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %s: map: %w", path, err)
 	}
 	f, err := Parse(path, data)
 	if err != nil {
