@@ -33,11 +33,13 @@ type Runner struct {
 	Pool *parallel.Pool
 	Tap  Tap // optional
 
-	s    scratch
-	rc   ropeCache
-	act  actCache
-	mm   mmArgs
-	mmFn func(lo, hi int)
+	s      scratch
+	rc     ropeCache
+	act    actCache
+	mm     mmArgs
+	mmFn   func(lo, hi int)
+	silu   []float32 // gate of the siluMul in flight; up is r.s.up
+	siluFn func(lo, hi int)
 }
 
 // NewRunner prepares a runner on a worker pool.
@@ -59,6 +61,7 @@ func (r *Runner) Forward(b *Batch) ([]float32, error) {
 			return nil, fmt.Errorf("embedding of token %d: %w", id, err)
 		}
 	}
+	r.act.pool = r.Pool
 	r.rc.prepare(c, b.Pos)
 	for l := range r.M.Layers {
 		if err := r.layer(l, b, T); err != nil {
@@ -130,7 +133,7 @@ func (r *Runner) layer(li int, b *Batch, T int) error {
 	r.act.reset(s.xn, T, c.Dim)
 	r.matmul(&L.Wgate, s.gate, T)
 	r.matmul(&L.Wup, s.up, T)
-	siluMul(s.gate, s.up, T*c.FFN)
+	r.siluMulPar(T * c.FFN)
 	r.act.reset(s.gate, T, c.FFN)
 	r.matmul(&L.Wdown, s.xn, T)
 	addInto(s.x, s.xn, T*c.Dim)
@@ -178,6 +181,15 @@ func (r *Runner) mmBody(lo, hi int) {
 	tensor.MatMul(a.w.Type, a.w.Data[lo*a.rb:hi*a.rb], hi-lo, a.w.Cols, a.xq, a.T, a.out[lo:], a.w.Rows)
 }
 
+// siluMulPar runs siluMul over the first n gate/up entries on the pool (a
+// prefill's FFN activations are large enough to be worth splitting).
+func (r *Runner) siluMulPar(n int) {
+	if r.siluFn == nil {
+		r.siluFn = func(lo, hi int) { siluMul(r.s.gate[lo:hi], r.s.up[lo:hi], hi-lo) }
+	}
+	r.Pool.For(n, 8192, r.siluFn)
+}
+
 // actCache holds the current activation rows quantized to each vec-dot type,
 // so q, k and v (or gate and up) quantize their shared input once.
 type actCache struct {
@@ -185,6 +197,11 @@ type actCache struct {
 	T, n int
 	bufs map[tensor.DType][]byte
 	done map[tensor.DType]bool
+
+	pool *parallel.Pool
+	qt   tensor.DType // weight type of the quantization in flight
+	qbuf []byte       // its output, T rows
+	qfn  func(lo, hi int)
 }
 
 func (a *actCache) reset(x []float32, T, n int) {
@@ -203,11 +220,24 @@ func (a *actCache) get(wt tensor.DType) ([]byte, int) {
 		if cap(buf) < rb*a.T {
 			buf = make([]byte, rb*a.T)
 		}
-		buf = buf[:rb*a.T]
-		for t := 0; t < a.T; t++ {
-			tensor.QuantizeActivations(wt, a.x[t*a.n:(t+1)*a.n], buf[t*rb:(t+1)*rb])
+		a.qt, a.qbuf = wt, buf[:rb*a.T]
+		if a.qfn == nil {
+			a.qfn = a.quantizeRows
 		}
-		a.bufs[vt], a.done[vt] = buf, true
+		if a.pool != nil && a.T >= 8 {
+			a.pool.For(a.T, 4, a.qfn)
+		} else {
+			a.quantizeRows(0, a.T)
+		}
+		a.bufs[vt], a.done[vt] = a.qbuf, true
 	}
 	return a.bufs[vt], rb
+}
+
+// quantizeRows quantizes activation rows [lo, hi) for the call in flight.
+func (a *actCache) quantizeRows(lo, hi int) {
+	rb := tensor.VecDotType(a.qt).RowBytes(a.n)
+	for t := lo; t < hi; t++ {
+		tensor.QuantizeActivations(a.qt, a.x[t*a.n:(t+1)*a.n], a.qbuf[t*rb:(t+1)*rb])
+	}
 }

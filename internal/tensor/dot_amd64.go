@@ -24,6 +24,30 @@ func dotQ4_0Q8_0AVX2(w, x *byte, nb int) float32
 //go:noescape
 func dotQ8_0Q8_0AVX2(w, x *byte, nb int) float32
 
+// The x4 kernels compute out[j] = dot(w, x + j*xs) for the four activation
+// rows j = 0..3 (nb >= 1), each bit-identical to the one-row kernel.
+
+//go:noescape
+func mulQ4_1Q8_1x4AVX2(w, x *byte, xs, nb int, out *[4]float32)
+
+//go:noescape
+func mulQ4_0Q8_0x4AVX2(w, x *byte, xs, nb int, out *[4]float32)
+
+//go:noescape
+func mulQ8_0Q8_0x4AVX2(w, x *byte, xs, nb int, out *[4]float32)
+
+// The r4 kernels compute out[i] = dot(w + i*ws, x) for the four weight rows
+// i = 0..3 (nb >= 1), each bit-identical to the one-row kernel.
+
+//go:noescape
+func dotQ4_1Q8_1r4AVX2(w *byte, ws int, x *byte, nb int, out *[4]float32)
+
+//go:noescape
+func dotQ4_0Q8_0r4AVX2(w *byte, ws int, x *byte, nb int, out *[4]float32)
+
+//go:noescape
+func dotQ8_0Q8_0r4AVX2(w *byte, ws int, x *byte, nb int, out *[4]float32)
+
 func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
 func xgetbv0() uint32
 

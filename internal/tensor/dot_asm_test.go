@@ -83,9 +83,9 @@ func TestAsmMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	for _, typ := range []DType{Q4_1, Q4_0, Q8_0} {
 		for iter := 0; iter < 300; iter++ {
-			nb := 1 + rng.IntN(48) // 32..1536 elements
-			rows := 1 + rng.IntN(9)
-			nx := 1 + rng.IntN(3)
+			nb := 1 + rng.IntN(48)   // 32..1536 elements
+			rows := 1 + rng.IntN(40) // crosses asmRowTile and the four-row groups
+			nx := 1 + rng.IntN(10)
 			mode := iter % 4
 			w, x := asmCase(rng, typ, rows, nb, mode)
 			xs := x

@@ -13,3 +13,21 @@ func HasAVX2() bool { return false }
 func dotQ4_1Q8_1AVX2(w, x *byte, nb int) float32 { panic("tensor: no assembly kernels") }
 func dotQ4_0Q8_0AVX2(w, x *byte, nb int) float32 { panic("tensor: no assembly kernels") }
 func dotQ8_0Q8_0AVX2(w, x *byte, nb int) float32 { panic("tensor: no assembly kernels") }
+func mulQ4_1Q8_1x4AVX2(w, x *byte, xs, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}
+func mulQ4_0Q8_0x4AVX2(w, x *byte, xs, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}
+func mulQ8_0Q8_0x4AVX2(w, x *byte, xs, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}
+func dotQ4_1Q8_1r4AVX2(w *byte, ws int, x *byte, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}
+func dotQ4_0Q8_0r4AVX2(w *byte, ws int, x *byte, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}
+func dotQ8_0Q8_0r4AVX2(w *byte, ws int, x *byte, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}

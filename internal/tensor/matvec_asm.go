@@ -16,6 +16,31 @@ func asmLegacyKernel(t DType) func(w, x *byte, nb int) float32 {
 	return nil
 }
 
+// dotLegacy4 runs the four-token kernel for weights of type t (one that
+// asmLegacyKernel accepts). Direct calls keep out on the caller's stack.
+func dotLegacy4(t DType, w, x *byte, xs, nb int, out *[4]float32) {
+	switch t {
+	case Q4_1:
+		mulQ4_1Q8_1x4AVX2(w, x, xs, nb, out)
+	case Q4_0:
+		mulQ4_0Q8_0x4AVX2(w, x, xs, nb, out)
+	default:
+		mulQ8_0Q8_0x4AVX2(w, x, xs, nb, out)
+	}
+}
+
+// dotLegacyRows4 runs the four-row kernel for weights of type t.
+func dotLegacyRows4(t DType, w *byte, ws int, x *byte, nb int, out *[4]float32) {
+	switch t {
+	case Q4_1:
+		dotQ4_1Q8_1r4AVX2(w, ws, x, nb, out)
+	case Q4_0:
+		dotQ4_0Q8_0r4AVX2(w, ws, x, nb, out)
+	default:
+		dotQ8_0Q8_0r4AVX2(w, ws, x, nb, out)
+	}
+}
+
 // hasQ8Min reports whether some quant of the Q8_0 row x (nb blocks) is -128,
 // which the Q8_0 kernel's sign trick cannot negate. QuantizeActivations
 // never produces it (quants are clamped to ±127, as in ggml), but MatMul
@@ -62,11 +87,35 @@ func matMulLegacyAsm(s mmShape, w, x []byte, out []float32) bool {
 	}
 	_ = w[s.rows*s.rb-1] // sizes checked by checkMatMul
 	_ = x[s.nx*s.xb-1]
-	for r := 0; r < s.rows; r++ {
-		wr := &w[r*s.rb]
-		for j := 0; j < s.nx; j++ {
-			out[j*s.ldOut+r] = dot(wr, &x[j*s.xb], nb)
+	// Tiles of asmRowTile weight rows by four tokens keep both operands in
+	// L1 while every weight block is unpacked once per four tokens.
+	for r0 := 0; r0 < s.rows; r0 += asmRowTile {
+		r1 := min(r0+asmRowTile, s.rows)
+		j := 0
+		for ; j+4 <= s.nx; j += 4 {
+			var o [4]float32
+			for r := r0; r < r1; r++ {
+				dotLegacy4(s.t, &w[r*s.rb], &x[j*s.xb], s.xb, nb, &o)
+				for k, v := range o {
+					out[(j+k)*s.ldOut+r] = v
+				}
+			}
+		}
+		for ; j < s.nx; j++ {
+			r := r0
+			for ; r+4 <= r1; r += 4 {
+				var o [4]float32
+				dotLegacyRows4(s.t, &w[r*s.rb], s.rb, &x[j*s.xb], nb, &o)
+				copy(out[j*s.ldOut+r:j*s.ldOut+r+4], o[:])
+			}
+			for ; r < r1; r++ {
+				out[j*s.ldOut+r] = dot(&w[r*s.rb], &x[j*s.xb], nb)
+			}
 		}
 	}
 	return true
 }
+
+// asmRowTile is the number of weight rows per prefill tile (16 Q4_1 rows of
+// 576 are 5.6 KiB).
+const asmRowTile = 16
