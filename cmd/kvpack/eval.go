@@ -190,6 +190,7 @@ func evalRecall(e *evalEnv, args []string) error {
 	e.register(fs, "512")
 	ctxs := fs.String("context", "2048", "filler lengths in tokens (comma-separated)")
 	depths := fs.String("depths", "10,50,90", "passkey depths in percent")
+	kind := fs.String("filler", "garden", "haystack: garden (the classic repeated passage) or text (the --text novel)")
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
@@ -206,11 +207,10 @@ func evalRecall(e *evalEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	raw, err := e.readText()
+	filler, err := e.recallFiller(*kind, slices.Max(cs))
 	if err != nil {
 		return err
 	}
-	filler := e.m.Tokenizer.Encode(raw[:min(len(raw), 64*slices.Max(cs))], false, false)
 	body, all := "", map[int][]eval.RecallRow{}
 	for _, c := range cs {
 		opt := eval.RecallOptions{Context: c, Chunk: e.chunk, Answer: 8, Seed: 1}
@@ -224,7 +224,22 @@ func evalRecall(e *evalEnv, args []string) error {
 		all[c] = rows
 		body += fmt.Sprintf("## context %d tokens\n\n%s\n", c, eval.RecallTable(rows))
 	}
-	return e.report("Passkey recall with compression during the filler", body, all)
+	return e.report("Passkey recall with compression during the filler ("+*kind+" filler)", body, all)
+}
+
+// recallFiller builds the passkey haystack of at least n tokens.
+func (e *evalEnv) recallFiller(kind string, n int) (eval.Filler, error) {
+	switch kind {
+	case "garden":
+		return eval.GardenFiller(e.m.Tokenizer, n), nil
+	case "text":
+		raw, err := e.readText()
+		if err != nil {
+			return eval.Filler{}, err
+		}
+		return eval.TextFiller(e.m.Tokenizer.Encode(raw[:min(len(raw), 64*n)], false, false)), nil
+	}
+	return eval.Filler{}, fmt.Errorf("eval recall: --filler %q: want garden or text", kind)
 }
 
 func evalDivergence(e *evalEnv, args []string) error {

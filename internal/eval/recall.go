@@ -30,15 +30,50 @@ func Passkey(seed uint64, i int) string {
 	return fmt.Sprintf("%05d", 10000+x%90000)
 }
 
-// RecallPrompt builds filler[:depth] + needle + filler[depth:] + question.
-func RecallPrompt(tk Tokenizer, filler []int32, depth float64, key string) []int32 {
-	cut := int(depth * float64(len(filler)))
-	needle := tk.Encode(" The pass key is "+key+". Remember it. "+key+" is the pass key. ", false, false)
+// Filler is the haystack of the passkey test: Intro opens the prompt, then
+// Body; the needle goes in at a multiple of Unit tokens of Body (a sentence
+// boundary for the garden filler; Unit 1 for free text).
+type Filler struct {
+	Intro, Body []int32
+	Unit        int
+}
+
+// The classic passkey-retrieval haystack (Mohtashami and Jaggi, 2023): an
+// instruction, then one uninformative passage repeated, so the needle is the
+// only thing worth keeping. Small models solve it with a full cache, which a
+// novel as filler does not allow (the 135M model fails that at 2K even
+// uncompressed), so compression is what the test then measures.
+const (
+	gardenIntro   = "There is an important info hidden inside a lot of irrelevant text. Find it and memorize it. I will quiz you about the important information there."
+	gardenPassage = " The grass is green. The sky is blue. The sun is yellow. Here we go. There and back again."
+)
+
+// GardenFiller repeats the garden passage to at least n tokens.
+func GardenFiller(tk Tokenizer, n int) Filler {
+	unit := tk.Encode(gardenPassage, false, false)
+	f := Filler{Intro: tk.Encode(gardenIntro, false, false), Unit: len(unit)}
+	for len(f.Body) < n {
+		f.Body = append(f.Body, unit...)
+	}
+	return f
+}
+
+// TextFiller uses free text (a novel) as the haystack.
+func TextFiller(ids []int32) Filler { return Filler{Body: ids, Unit: 1} }
+
+// RecallPrompt builds intro + body[:depth] + needle + body[depth:] + question,
+// with body cut to n tokens and the needle at a Unit boundary.
+func RecallPrompt(tk Tokenizer, f Filler, n int, depth float64, key string) []int32 {
+	filler := f.Body[:min(n, len(f.Body))]
+	unit := max(f.Unit, 1)
+	cut := int(depth*float64(len(filler))) / unit * unit
+	needle := tk.Encode(" The pass key is "+key+". Remember it. "+key+" is the pass key.", false, false)
 	q := tk.Encode(" What is the pass key? The pass key is", false, false)
 	var ids []int32
 	if tk.AddBOS() {
 		ids = append(ids, tk.BOS())
 	}
+	ids = append(ids, f.Intro...)
 	ids = append(ids, filler[:cut]...)
 	ids = append(ids, needle...)
 	ids = append(ids, filler[cut:]...)
@@ -47,11 +82,11 @@ func RecallPrompt(tk Tokenizer, filler []int32, depth float64, key string) []int
 
 // Recall runs one fresh set per depth (mk builds it for a prompt length) and
 // checks each lane's greedy answer for the key's digits.
-func Recall(mk func(promptLen int) (*Set, error), tk Tokenizer, filler []int32, opt RecallOptions) ([]RecallRow, error) {
+func Recall(mk func(promptLen int) (*Set, error), tk Tokenizer, filler Filler, opt RecallOptions) ([]RecallRow, error) {
 	var rows []RecallRow
 	for di, d := range opt.Depths {
 		key := Passkey(opt.Seed, di)
-		ids := RecallPrompt(tk, filler[:min(opt.Context, len(filler))], d, key)
+		ids := RecallPrompt(tk, filler, opt.Context, d, key)
 		set, err := mk(len(ids))
 		if err != nil {
 			return nil, err
