@@ -12,6 +12,7 @@ import (
 
 	"github.com/kvpack/kvpack/internal/engine"
 	"github.com/kvpack/kvpack/internal/kvcache"
+	"github.com/kvpack/kvpack/internal/membw"
 	"github.com/kvpack/kvpack/internal/model"
 	"github.com/kvpack/kvpack/internal/oracle"
 	"github.com/kvpack/kvpack/internal/parallel"
@@ -21,11 +22,17 @@ func benchCmd(args []string) error {
 	if len(args) > 0 && args[0] == "serve" {
 		return benchServe(args[1:])
 	}
+	if len(args) > 0 && args[0] == "membw" {
+		return benchMembw(args[1:])
+	}
 	if len(args) > 0 && args[0] == "decode-context" {
 		return benchDecodeContext(args[1:])
 	}
 	if len(args) == 0 || args[0] != "decode" {
-		return fmt.Errorf("usage: kvpack bench decode|decode-context|serve [flags]")
+		return fmt.Errorf("usage: kvpack bench decode|decode-context|membw|serve [flags]")
+	}
+	if hasFlag(args[1:], "context", "policy", "kv-budget") {
+		return benchDecodeContext(args[1:]) // bench decode --context ... is the long-context sweep
 	}
 	return benchDecode(args[1:])
 }
@@ -39,6 +46,19 @@ type benchRow struct {
 	threads          int
 	prefill, decode  float64 // tok/s
 	prompt, generate int
+	membw            float64 // GB/s the machine reads at this thread count
+}
+
+// hasFlag reports whether args set any of the named flags.
+func hasFlag(args []string, names ...string) bool {
+	for _, a := range args {
+		for _, n := range names {
+			if a == "-"+n || a == "--"+n || strings.HasPrefix(a, "-"+n+"=") || strings.HasPrefix(a, "--"+n+"=") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func benchDecode(args []string) error {
@@ -64,11 +84,14 @@ func benchDecode(args []string) error {
 	defer m.Close()
 	ids := benchPrompt(m, *prompt)
 	var rows []benchRow
+	meter := membw.New(membw.DefaultSize)
 	for _, th := range threads {
+		bw := measureMembw(meter, th, 3).GBps
 		row, err := benchKvpack(m, ids, *n, th, *reps)
 		if err != nil {
 			return err
 		}
+		row.membw = bw
 		rows = append(rows, row)
 		if *peer {
 			prow, err := benchLlamaCpp(*path, ids, *n, th, *reps)
@@ -77,6 +100,7 @@ func benchDecode(args []string) error {
 				*peer = false
 				continue
 			}
+			prow.membw = bw
 			rows = append(rows, prow)
 		}
 	}
@@ -147,7 +171,7 @@ func benchLlamaCpp(path string, ids []int32, n, threads, reps int) (benchRow, er
 func printBench(m *model.Model, rows []benchRow) {
 	fmt.Printf("model %s (%s, %s), best of reps\n", m.Source, m.Config.Arch, m.FileType)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "engine\tthreads\tprompt\tprefill tok/s\tdecode tok/s\tprefill ratio\tdecode ratio\t")
+	fmt.Fprintln(w, "engine\tthreads\tprompt\tprefill tok/s\tdecode tok/s\tprefill ratio\tdecode ratio\tdecode GB/s\tmembw GB/s\t")
 	peer := map[int]benchRow{}
 	for _, r := range rows {
 		if r.engine == "llama.cpp" {
@@ -159,9 +183,19 @@ func printBench(m *model.Model, rows []benchRow) {
 		if p, ok := peer[r.threads]; ok && r.engine == "kvpack" {
 			pr, dr = fmt.Sprintf("%.2fx", r.prefill/p.prefill), fmt.Sprintf("%.2fx", r.decode/p.decode)
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%.1f\t%.1f\t%s\t%s\t\n", r.engine, r.threads, r.prompt, r.prefill, r.decode, pr, dr)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.1f\t%.1f\t%s\t%s\t%.1f\t%.1f\t\n", r.engine, r.threads, r.prompt, r.prefill, r.decode, pr, dr,
+			decodeBytes(m, r.prompt+r.generate/2)*r.decode/1e9, r.membw)
 	}
 	w.Flush()
+	fmt.Println("decode GB/s: weights + f16 KV read per step (at the mean context) x decode tok/s; membw: `kvpack bench membw`, same run")
+}
+
+// decodeBytes is what one decode step at context ctx reads: every weight
+// matrix once plus the f16 K and V of ctx tokens.
+func decodeBytes(m *model.Model, ctx int) float64 {
+	c := &m.Config
+	kv := int64(c.Layers) * int64(c.KVHeads) * int64(c.HeadDim) * 2 * 2
+	return float64(m.WeightBytes() + int64(ctx)*kv)
 }
 
 func parseInts(s string) ([]int, error) {

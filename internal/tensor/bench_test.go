@@ -82,3 +82,9 @@ func BenchmarkQuantizeActivations(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMatVecLarge streams a Q4_1 matrix of 42 MB, past the L2 cache,
+// as decode streams the model's weights.
+func BenchmarkMatVecLarge(b *testing.B) {
+	benchMatVec(b, Q4_1, 65536, 1024)
+}

@@ -117,7 +117,19 @@ GLOBL evenodd<>(SB), RODATA|NOPTR, $32
 	LEAQ (SI)(R8*1), R9; \
 	LEAQ (R9)(R8*1), R10; \
 	LEAQ (R10)(R8*1), R11; \
-	SETUP
+	SETUP; \
+	LEAQ (R8)(R8*1), R12; \
+	SHLQ $2, R12
+
+// R4PREFETCH asks for the same blocks eight rows ahead (the group after
+// next): the hardware prefetcher loses the four interleaved streams at page
+// boundaries, and without it a decode step streams weights at a third of
+// the in-cache speed (4.6 vs 12.7 GB/s on a 42 MB Q4_1 matrix).
+#define R4PREFETCH \
+	PREFETCHT0 (SI)(R12*1); \
+	PREFETCHT0 (R9)(R12*1); \
+	PREFETCHT0 (R10)(R12*1); \
+	PREFETCHT0 (R11)(R12*1)
 
 // func dotQ4_1Q8_1AVX2(w, x *byte, nb int) float32
 // Per block: sumf += float32(float32(dw*dx)*float32(sumi)) + float32(mw*sx).
@@ -450,6 +462,7 @@ TEXT ·dotQ4_1Q8_1r4AVX2(SB), NOSPLIT, $0-40
 	R4SETUP
 	VMOVDQU evenodd<>(SB), Y13
 q41r4loop:
+	R4PREFETCH
 	VMOVDQU 4(DI), Y3
 	Q41(4(SI), Y3, Y4)
 	Q41(4(R9), Y3, Y5)
@@ -479,6 +492,7 @@ q41r4loop:
 TEXT ·dotQ4_0Q8_0r4AVX2(SB), NOSPLIT, $0-40
 	R4SETUP
 q40r4loop:
+	R4PREFETCH
 	VMOVDQU 2(DI), Y3
 	VPMADDUBSW Y3, Y11, Y0 // 8 * Σx, shared by the four rows
 	NIB(2(SI))
@@ -524,6 +538,7 @@ q40r4loop:
 TEXT ·dotQ8_0Q8_0r4AVX2(SB), NOSPLIT, $0-40
 	R4SETUP
 q80r4loop:
+	R4PREFETCH
 	VMOVDQU 2(DI), Y3
 	Q80R(2(SI), Y4)
 	Q80R(2(R9), Y5)
