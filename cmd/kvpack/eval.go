@@ -301,8 +301,8 @@ func evalGSM8K(e *evalEnv, args []string) error {
 func evalBlockMap(e *evalEnv, args []string) error {
 	fs := flag.NewFlagSet("eval blockmap", flag.ContinueOnError)
 	e.register(fs, "256")
-	policy := fs.String("policy", "h2o", "policy whose round is pictured")
-	round := fs.Int("round", 3, "which compression round to picture (hole-fill differs from repack from round 2 on)")
+	policy := fs.String("policy", "triattention", "policy whose round is pictured (triattention: scattered evictions, so hole-fill visibly scrambles slot order)")
+	round := fs.Int("round", 2, "which compression round to picture (hole-fill differs from repack from round 2 on; at round 2 both start from the same table)")
 	out := fs.String("out", "docs/results/blockmap.png", "PNG: repack before | repack after | holefill before | holefill after")
 	if err := e.parse(fs, args); err != nil {
 		return err
@@ -316,31 +316,35 @@ func evalBlockMap(e *evalEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	var panels []eval.Panel
+	res := eval.BlockMapResult{Policy: *policy, Budget: b[0], CompressEvery: e.every, Round: *round}
 	for _, mode := range []string{compress.CompactRepack, compress.CompactHoleFill} {
 		e.cmp = mode
-		ps, err := blockMapPanels(e, eval.Spec{Policy: *policy, Budget: b[0]}, text, *round)
+		m, err := blockMapCapture(e, eval.Spec{Policy: *policy, Budget: b[0]}, text, *round)
 		if err != nil {
 			return err
 		}
-		panels = append(panels, ps...)
+		m.Mode = mode
+		res.Modes = append(res.Modes, m)
 	}
-	if err := eval.BlockMapPNG(*out, panels); err != nil {
+	if err := res.Figure().WritePNG(*out); err != nil {
 		return err
 	}
-	body := fmt.Sprintf("%s, budget %d, round %d, layer 0 kv-head 0: wrote %s (rows = blocks, columns = slots; red = evicted by the round, blue dark→light = old→new, gray = empty)\n", *policy, b[0], *round, *out)
-	return e.report("Block map before/after compaction: repack vs hole-fill", body, panels)
+	body := fmt.Sprintf("![block map](%s)\n\n%s", filepathBase(*out), res.Report())
+	return e.report("Block map before/after compaction: repack vs hole-fill", body, res)
 }
 
-func blockMapPanels(e *evalEnv, sp eval.Spec, text []int32, round int) ([]eval.Panel, error) {
+// filepathBase is the last element of a slash path (the PNG sits next to the report).
+func filepathBase(p string) string { return p[strings.LastIndex(p, "/")+1:] }
+
+func blockMapCapture(e *evalEnv, sp eval.Spec, text []int32, round int) (eval.CompactionMap, error) {
 	set, err := e.maker([]eval.Spec{sp}, func(int) int { return len(text) })(e.chunk)
 	if err != nil {
-		return nil, err
+		return eval.CompactionMap{}, err
 	}
 	defer set.Release()
 	before, after, err := eval.CaptureRound(set, text, e.chunk, round)
 	if err != nil {
-		return nil, err
+		return eval.CompactionMap{}, err
 	}
-	return []eval.Panel{{Snap: before, Evicted: eval.EvictedBy(before, after)}, {Snap: after}}, nil
+	return eval.CompactionMap{Before: before, After: after, Counts: eval.CountCompaction(before, after)}, nil
 }

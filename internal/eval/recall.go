@@ -7,7 +7,7 @@ import (
 
 // RecallOptions configure the passkey test.
 type RecallOptions struct {
-	Context int       // filler tokens
+	Context int       // tokens of prompt plus answer (the filler takes what is left)
 	Depths  []float64 // passkey depth as a fraction of the filler
 	Chunk   int       // prefill chunk (compression runs between chunks)
 	Answer  int       // tokens generated for the answer
@@ -87,6 +87,10 @@ func Recall(mk func(promptLen int) (*Set, error), tk Tokenizer, filler Filler, o
 	for di, d := range opt.Depths {
 		key := Passkey(opt.Seed, di)
 		ids := RecallPrompt(tk, filler, opt.Context, d, key)
+		if over := len(ids) + opt.Answer - opt.Context; over > 0 && over < opt.Context {
+			// Context is the whole window: prompt and answer included.
+			ids = RecallPrompt(tk, filler, opt.Context-over, d, key)
+		}
 		set, err := mk(len(ids))
 		if err != nil {
 			return nil, err
