@@ -20,7 +20,7 @@ func init() {
 		{"run", "generate text from a prompt", runCmd},
 		{"inspect", "print a model's architecture, hyperparameters and tensors", inspectCmd},
 		{"serve", "OpenAI-compatible HTTP server with continuous batching and /metrics", serveCmd},
-		{"bench", "benchmarks: `bench decode` and `bench decode-context` (kvpack vs llama.cpp), `bench serve` (HTTP load, policies)", benchCmd},
+		{"bench", "benchmarks: `bench decode` (kvpack vs llama.cpp; with --context: decode vs context and compression), `bench membw` (memory bandwidth), `bench serve` (HTTP load, policies)", benchCmd},
 		{"eval", "quality of KV compression vs full attention: fidelity, recall, divergence, gsm8k", evalCmd},
 		{"calibrate", "compute TriAttention query statistics for a model", calibrateCmd},
 		{"help", "show this help", func([]string) error { usage(os.Stdout); return nil }},

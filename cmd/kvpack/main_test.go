@@ -45,3 +45,29 @@ func TestRunErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestHasFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"--threads", "1,2"}, false},
+		{[]string{"--context", "8192"}, true},
+		{[]string{"-context=512"}, true},
+		{[]string{"--policy=none"}, true},
+		{[]string{"--contexts", "1"}, false},
+		{[]string{"8192", "context"}, false},
+	} {
+		if got := hasFlag(tc.args, "context", "policy", "kv-budget"); got != tc.want {
+			t.Errorf("hasFlag(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestBenchMembwRejectsBadSize(t *testing.T) {
+	for _, size := range []string{"12", "1KiB", "junk"} {
+		if err := benchMembw([]string{"--size", size}); err == nil {
+			t.Errorf("--size %s: no error", size)
+		}
+	}
+}
