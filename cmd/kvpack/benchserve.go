@@ -59,7 +59,8 @@ func benchServe(args []string) error {
 	fs.IntVar(&bf.budget, "kv-budget", 128, "compression budget (tokens per table)")
 	fs.IntVar(&bf.every, "compress-every", 32, "compress when a table holds budget+N tokens")
 	fs.IntVar(&bf.kvBlocks, "kv-blocks", 0, "KV pool blocks (0: room for clients x (prompt+max-tokens)/2 tokens, so full attention must preempt)")
-	fs.StringVar(&bf.stats, "kv-stats", "", "TriAttention statistics (default: calibrate on the fly on the benchmark text)")
+	fs.StringVar(&bf.stats, "kv-stats", defaultStats, "TriAttention statistics file (\"\": calibrate on the fly on the benchmark text)")
+	fs.StringVar(&bf.stats, "triattention-stats", defaultStats, "alias of --kv-stats")
 	fs.IntVar(&bf.calibTokens, "calib-tokens", 2048, "tokens of on-the-fly TriAttention calibration")
 	fs.DurationVar(&bf.timeout, "timeout", 15*time.Minute, "stop the whole benchmark after this long")
 	if err := fs.Parse(args); err != nil {

@@ -296,13 +296,14 @@ func (a *attendState) attendUnit(w *workerScratch, u, t, g, c int) {
 	for b := c * nb / a.split; b < (c+1)*nb/a.split; b++ {
 		n := min(bs, tab.n-b*bs)
 		id := tab.blocks[b]
-		if !anyVisible(s.pool.blockPos(id, n), qpos) {
+		vis, all := visibility(s.pool.blockPos(id, n), qpos)
+		if !vis {
 			continue
 		}
 		bv := a.view(w, id, n, true)
 		for i := range G {
 			q := a.q[qoff+i*hd : qoff+(i+1)*hd]
-			a.blockSoftmax(q, &bv, qpos, w.sc, &w.m[i], &w.l[i], acc[i*hd:(i+1)*hd])
+			a.blockSoftmax(q, &bv, qpos, all, w.sc, &w.m[i], &w.l[i], acc[i*hd:(i+1)*hd])
 		}
 	}
 	if a.split > 1 {
@@ -377,6 +378,20 @@ func (a *attendState) merge(base int) {
 	}
 }
 
+// visibility reports whether any and whether all of the keys at positions kp
+// are visible to a query at qpos.
+func visibility(kp []int32, qpos int32) (anyVis, allVis bool) {
+	allVis = true
+	for _, p := range kp {
+		if p <= qpos {
+			anyVis = true
+		} else {
+			allVis = false
+		}
+	}
+	return anyVis, allVis
+}
+
 func anyVisible(kp []int32, qpos int32) bool {
 	for _, p := range kp {
 		if p <= qpos {
@@ -388,17 +403,27 @@ func anyVisible(kp []int32, qpos int32) bool {
 
 // blockSoftmax folds one block bv into the online softmax state (m, l, acc)
 // of one query head q [hd]. sc: [>= n] scratch.
-func (a *attendState) blockSoftmax(q []float32, bv *blockView, qpos int32, sc []float32, m *float32, l *float64, acc []float32) {
+func (a *attendState) blockSoftmax(q []float32, bv *blockView, qpos int32, allVis bool, sc []float32, m *float32, l *float64, acc []float32) {
 	n := bv.n
 	sc = sc[:n]
 	a.scores(q, bv, sc)
 	bm, masked := negInf, false
-	for j, p := range bv.pos {
-		if p > qpos {
-			sc[j], masked = negInf, true
-			continue
+	// Plain compares, not max(): its NaN and signed-zero handling cost a
+	// quarter of decode attention.
+	if allVis { // the common case: one check per block, not per head
+		for _, s := range sc {
+			if s > bm {
+				bm = s
+			}
 		}
-		bm = max(bm, sc[j])
+	} else {
+		for j, p := range bv.pos {
+			if p > qpos {
+				sc[j], masked = negInf, true
+			} else if s := sc[j]; s > bm {
+				bm = s
+			}
+		}
 	}
 	if bm == negInf {
 		return
