@@ -54,10 +54,8 @@ func fromGGUF(f *gguf.File) (*Model, error) {
 		cfg.Vocab = tok.VocabSize()
 	}
 	m := &Model{Config: cfg, Tokenizer: tok}
-	b := ggufBinder{f: f}
-	b.bind(m)
-	if b.err != nil {
-		return nil, b.err
+	if err := bindGGUF(f, m); err != nil {
+		return nil, err
 	}
 	if err := m.validate(); err != nil {
 		return nil, err
@@ -167,88 +165,46 @@ func tokenizerConfigFromGGUF(f *gguf.File) (tokenizer.Config, error) {
 }
 
 // ggufBinder collects the first error while binding tensors by name.
-type ggufBinder struct {
-	f   *gguf.File
-	err error
+// ggufTensor looks a tensor up in a GGUF file as a matrix (ggml's shape is
+// [cols, rows, 1, ...]).
+func ggufTensor(f *gguf.File) func(name string) (Matrix, bool, error) {
+	return func(name string) (Matrix, bool, error) {
+		ti, ok := f.Tensor(name)
+		if !ok {
+			return Matrix{}, false, nil
+		}
+		for _, d := range ti.Shape[min(2, len(ti.Shape)):] {
+			if d != 1 {
+				return Matrix{}, true, fmt.Errorf("tensor %q: expected a matrix, got shape %v", name, ti.Shape)
+			}
+		}
+		rows := uint64(1)
+		if len(ti.Shape) > 1 {
+			rows = ti.Shape[1]
+		}
+		data, err := f.TensorData(name)
+		if err != nil {
+			return Matrix{}, true, err
+		}
+		return Matrix{Type: ti.Type, Rows: int(rows), Cols: int(ti.Shape[0]), Data: data}, true, nil
+	}
 }
 
-func (b *ggufBinder) bind(m *Model) {
+func bindGGUF(f *gguf.File, m *Model) error {
 	c := &m.Config
+	b := binder{lookup: ggufTensor(f)}
 	m.TokEmbd = b.matrix("token_embd.weight", true)
 	m.OutNorm = b.vector("output_norm.weight", true)
-	if _, ok := b.f.Tensor("output.weight"); ok {
+	if _, ok := f.Tensor("output.weight"); ok {
 		m.Output = b.matrix("output.weight", true)
 	} else {
 		m.Output, c.TiedOutput = m.TokEmbd, true
 	}
-	if _, ok := b.f.Tensor("rope_freqs.weight"); ok {
+	if _, ok := f.Tensor("rope_freqs.weight"); ok {
 		c.RopeFreqs = b.vector("rope_freqs.weight", true)
 	}
-	m.Layers = make([]Layer, c.Layers)
-	for i := range m.Layers {
-		b.bindLayer(&m.Layers[i], fmt.Sprintf("blk.%d.", i), c)
-	}
-}
-
-func (b *ggufBinder) bindLayer(l *Layer, p string, c *Config) {
-	l.AttnNorm = b.vector(p+"attn_norm.weight", true)
-	l.Wq = b.matrix(p+"attn_q.weight", true)
-	l.Wk = b.matrix(p+"attn_k.weight", true)
-	l.Wv = b.matrix(p+"attn_v.weight", true)
-	l.Wo = b.matrix(p+"attn_output.weight", true)
-	l.Bq = b.vector(p+"attn_q.bias", false)
-	l.Bk = b.vector(p+"attn_k.bias", false)
-	l.Bv = b.vector(p+"attn_v.bias", false)
-	if c.QKNorm {
-		l.QNorm = b.vector(p+"attn_q_norm.weight", true)
-		l.KNorm = b.vector(p+"attn_k_norm.weight", true)
-	}
-	l.FFNNorm = b.vector(p+"ffn_norm.weight", true)
-	l.Wgate = b.matrix(p+"ffn_gate.weight", true)
-	l.Wup = b.matrix(p+"ffn_up.weight", true)
-	l.Wdown = b.matrix(p+"ffn_down.weight", true)
-}
-
-func (b *ggufBinder) matrix(name string, required bool) Matrix {
-	if b.err != nil {
-		return Matrix{}
-	}
-	ti, ok := b.f.Tensor(name)
-	if !ok {
-		if required {
-			b.err = fmt.Errorf("missing tensor %q", name)
-		}
-		return Matrix{}
-	}
-	if len(ti.Shape) > 2 {
-		for _, d := range ti.Shape[2:] {
-			if d != 1 {
-				b.err = fmt.Errorf("tensor %q: expected a matrix, got shape %v", name, ti.Shape)
-				return Matrix{}
-			}
-		}
-	}
-	rows := uint64(1)
-	if len(ti.Shape) > 1 {
-		rows = ti.Shape[1]
-	}
-	data, err := b.f.TensorData(name)
-	if err != nil {
-		b.err = err
-		return Matrix{}
-	}
-	return Matrix{Type: ti.Type, Rows: int(rows), Cols: int(ti.Shape[0]), Data: data}
-}
-
-// vector returns a small tensor (norm weights, biases) converted to float32.
-func (b *ggufBinder) vector(name string, required bool) []float32 {
-	w := b.matrix(name, required)
-	if b.err != nil {
-		return nil
-	}
-	var out []float32
-	out, b.err = floatVector(name, w)
-	return out
+	m.Layers = b.layers(c, &ggufNames, func(i int) string { return fmt.Sprintf("blk.%d.", i) })
+	return b.err
 }
 
 // floatVector converts a small tensor (norm weights, biases) to float32; nil

@@ -106,7 +106,7 @@ func fromHF(dir string, cfg Config, st *safetensors.File) (*Model, error) {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	m := &Model{Config: cfg, Tokenizer: tok}
-	b := hfBinder{st: st}
+	b := binder{lookup: hfTensor(st)}
 	m.OutNorm = b.vector("model.norm.weight", true)
 	// Tied checkpoints may store the shared matrix under either name
 	// (safetensors drops one of two aliased tensors).
@@ -119,10 +119,7 @@ func fromHF(dir string, cfg Config, st *safetensors.File) (*Model, error) {
 	if !cfg.TiedOutput {
 		m.Output = b.matrix("lm_head.weight", true)
 	}
-	m.Layers = make([]Layer, cfg.Layers)
-	for i := range m.Layers {
-		b.bindLayer(&m.Layers[i], fmt.Sprintf("model.layers.%d.", i), &cfg)
-	}
+	m.Layers = b.layers(&cfg, &hfNames, func(i int) string { return fmt.Sprintf("model.layers.%d.", i) })
 	if b.err != nil {
 		return nil, b.err
 	}
@@ -133,64 +130,26 @@ func fromHF(dir string, cfg Config, st *safetensors.File) (*Model, error) {
 	return m, nil
 }
 
-type hfBinder struct {
-	st  *safetensors.File
-	err error
-}
-
-func (b *hfBinder) bindLayer(l *Layer, p string, c *Config) {
-	l.AttnNorm = b.vector(p+"input_layernorm.weight", true)
-	l.Wq = b.matrix(p+"self_attn.q_proj.weight", true)
-	l.Wk = b.matrix(p+"self_attn.k_proj.weight", true)
-	l.Wv = b.matrix(p+"self_attn.v_proj.weight", true)
-	l.Wo = b.matrix(p+"self_attn.o_proj.weight", true)
-	l.Bq = b.vector(p+"self_attn.q_proj.bias", false)
-	l.Bk = b.vector(p+"self_attn.k_proj.bias", false)
-	l.Bv = b.vector(p+"self_attn.v_proj.bias", false)
-	if c.QKNorm {
-		l.QNorm = b.vector(p+"self_attn.q_norm.weight", true)
-		l.KNorm = b.vector(p+"self_attn.k_norm.weight", true)
-	}
-	l.FFNNorm = b.vector(p+"post_attention_layernorm.weight", true)
-	l.Wgate = b.matrix(p+"mlp.gate_proj.weight", true)
-	l.Wup = b.matrix(p+"mlp.up_proj.weight", true)
-	l.Wdown = b.matrix(p+"mlp.down_proj.weight", true)
-}
-
 var hfTypes = map[string]tensor.DType{"F32": tensor.F32, "F16": tensor.F16, "BF16": tensor.BF16}
 
-func (b *hfBinder) matrix(name string, required bool) Matrix {
-	if b.err != nil {
-		return Matrix{}
-	}
-	t, ok := b.st.Tensor(name)
-	if !ok {
-		if required {
-			b.err = fmt.Errorf("missing tensor %q", name)
+// hfTensor looks a tensor up in a safetensors file as a matrix (1-D tensors
+// are one row).
+func hfTensor(st *safetensors.File) func(name string) (Matrix, bool, error) {
+	return func(name string) (Matrix, bool, error) {
+		t, ok := st.Tensor(name)
+		if !ok {
+			return Matrix{}, false, nil
 		}
-		return Matrix{}
+		typ, ok := hfTypes[t.DType]
+		if !ok {
+			return Matrix{}, true, fmt.Errorf("tensor %q has unsupported dtype %s", name, t.DType)
+		}
+		switch len(t.Shape) {
+		case 1:
+			return Matrix{Type: typ, Rows: 1, Cols: t.Shape[0], Data: t.Data}, true, nil
+		case 2:
+			return Matrix{Type: typ, Rows: t.Shape[0], Cols: t.Shape[1], Data: t.Data}, true, nil
+		}
+		return Matrix{}, true, fmt.Errorf("tensor %q: expected a matrix, got shape %v", name, t.Shape)
 	}
-	typ, ok := hfTypes[t.DType]
-	if !ok {
-		b.err = fmt.Errorf("tensor %q has unsupported dtype %s", name, t.DType)
-		return Matrix{}
-	}
-	switch len(t.Shape) {
-	case 1:
-		return Matrix{Type: typ, Rows: 1, Cols: t.Shape[0], Data: t.Data}
-	case 2:
-		return Matrix{Type: typ, Rows: t.Shape[0], Cols: t.Shape[1], Data: t.Data}
-	}
-	b.err = fmt.Errorf("tensor %q: expected a matrix, got shape %v", name, t.Shape)
-	return Matrix{}
-}
-
-func (b *hfBinder) vector(name string, required bool) []float32 {
-	w := b.matrix(name, required)
-	if b.err != nil {
-		return nil
-	}
-	var out []float32
-	out, b.err = floatVector(name, w)
-	return out
 }
