@@ -19,7 +19,8 @@ import (
 // (decode, flash-decoding) the partial states are merged after the pass.
 //
 // Kernels: with AVX2+FMA+F16C and HeadDim%8 == 0 (kern_amd64.s) the per-block
-// work is three calls (scores of all keys of the block, exp of the block,
+// work is three calls (scores of all keys of the block, eight keys at a time
+// so the dot products are independent chains; exp of the block;
 // Σ p_j v_j), reading F16 K/V directly (exact VCVTPH2PS conversion, no
 // staging buffer). Otherwise (other CPUs, purego, KVPACK_NOASM=1, odd head
 // dims) the scalar Go kernels of kernels.go run on float32 blocks. The two
@@ -251,9 +252,19 @@ func (a *attendState) scores(q []float32, bv *blockView, sc []float32) {
 	}
 	switch {
 	case a.fast && bv.kh != nil:
-		scoresF16(&q[0], &bv.kh[0], n, hd, scale, &sc[0])
+		if k := n &^ 7; k > 0 {
+			scoresF16x8(&q[0], &bv.kh[0], k, hd, scale, &sc[0])
+		}
+		if k := n &^ 7; k < n {
+			scoresF16(&q[0], &bv.kh[k*hd], n-k, hd, scale, &sc[k])
+		}
 	case a.fast:
-		scoresF32(&q[0], &bv.kf[0], n, hd, scale, &sc[0])
+		if k := n &^ 7; k > 0 {
+			scoresF32x8(&q[0], &bv.kf[0], k, hd, scale, &sc[0])
+		}
+		if k := n &^ 7; k < n {
+			scoresF32(&q[0], &bv.kf[k*hd], n-k, hd, scale, &sc[k])
+		}
 	default:
 		for j := range n {
 			sc[j] = dot(q, bv.kf[j*hd:(j+1)*hd]) * scale

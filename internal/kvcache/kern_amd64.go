@@ -17,6 +17,15 @@ func scoresF32(q, k *float32, n, hd int, scale float32, out *float32)
 //go:noescape
 func scoresF16(q *float32, k *uint16, n, hd int, scale float32, out *float32)
 
+// scoresF16x8 and scoresF32x8 are scoresF16/scoresF32 for n a positive
+// multiple of 8, eight keys at a time.
+//
+//go:noescape
+func scoresF16x8(q *float32, k *uint16, n, hd int, scale float32, out *float32)
+
+//go:noescape
+func scoresF32x8(q, k *float32, n, hd int, scale float32, out *float32)
+
 //go:noescape
 func accumF32(acc, p, v *float32, n, hd int)
 

@@ -21,6 +21,17 @@
 	VADDSS X1, X0, X0; \
 	VMULSS X15, X0, X0
 
+// Frame loads of the x8 kernels; R11 = key row stride of esz-byte elements.
+#define SCORES8SETUP(esz) \
+	MOVQ q+0(FP), SI; \
+	MOVQ k+8(FP), DI; \
+	MOVQ n+16(FP), CX; \
+	MOVQ hd+24(FP), DX; \
+	VBROADCASTSS scale+32(FP), Y15; \
+	MOVQ out+40(FP), R8; \
+	MOVQ DX, R11; \
+	IMULQ $esz, R11
+
 // func scoresF32(q, k *float32, n, hd int, scale float32, out *float32)
 // out[j] = scale * q·k[j*hd:(j+1)*hd] for j < n.
 TEXT ·scoresF32(SB), NOSPLIT, $0-48
@@ -439,5 +450,91 @@ expl:
 	SUBQ $8, CX
 	JMP expl
 expdone:
+	VZEROUPPER
+	RET
+
+// Eight keys at a time: one 8-lane accumulator per key, so the eight dot
+// products are independent chains (the one-key loops above end every key
+// with a serial horizontal reduction), then one transposing reduction turns
+// the eight accumulators into the eight scores. Keys are rows of hd
+// elements at k; q is read in 8-element chunks. n must be a positive
+// multiple of 8.
+
+// KEYS8(load, stride) accumulates chunk (R9 = q chunk, R10 = key chunk) of
+// the eight keys at row stride R11 into Y0..Y7; load converts a key chunk.
+#define KEYS8(load) \
+	VMOVUPS (R9), Y8; \
+	MOVQ R10, R12; \
+	load(R12, Y9); VFMADD231PS Y9, Y8, Y0; ADDQ R11, R12; \
+	load(R12, Y9); VFMADD231PS Y9, Y8, Y1; ADDQ R11, R12; \
+	load(R12, Y9); VFMADD231PS Y9, Y8, Y2; ADDQ R11, R12; \
+	load(R12, Y9); VFMADD231PS Y9, Y8, Y3; ADDQ R11, R12; \
+	load(R12, Y9); VFMADD231PS Y9, Y8, Y4; ADDQ R11, R12; \
+	load(R12, Y9); VFMADD231PS Y9, Y8, Y5; ADDQ R11, R12; \
+	load(R12, Y9); VFMADD231PS Y9, Y8, Y6; ADDQ R11, R12; \
+	load(R12, Y9); VFMADD231PS Y9, Y8, Y7
+
+#define LOADF16(r, y) VCVTPH2PS (r), y
+#define LOADF32(r, y) VMOVUPS (r), y
+
+// REDUCE8 leaves in Y0 the eight horizontal sums of Y0..Y7, in key order,
+// times the scale in Y15.
+#define REDUCE8 \
+	VHADDPS Y1, Y0, Y0; \
+	VHADDPS Y3, Y2, Y2; \
+	VHADDPS Y5, Y4, Y4; \
+	VHADDPS Y7, Y6, Y6; \
+	VHADDPS Y2, Y0, Y0; \
+	VHADDPS Y6, Y4, Y4; \
+	VPERM2F128 $0x20, Y4, Y0, Y1; \
+	VPERM2F128 $0x31, Y4, Y0, Y2; \
+	VADDPS Y2, Y1, Y0; \
+	VMULPS Y15, Y0, Y0
+
+
+#define ZERO8 \
+	VXORPS Y0, Y0, Y0; VXORPS Y1, Y1, Y1; VXORPS Y2, Y2, Y2; VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; VXORPS Y5, Y5, Y5; VXORPS Y6, Y6, Y6; VXORPS Y7, Y7, Y7; \
+	MOVQ SI, R9; \
+	MOVQ DI, R10; \
+	MOVQ DX, BX
+
+// STORE8 writes the eight scores and moves to the next eight keys.
+#define STORE8 \
+	REDUCE8; \
+	VMOVUPS Y0, (R8); \
+	ADDQ $32, R8; \
+	LEAQ (DI)(R11*8), DI; \
+	SUBQ $8, CX
+
+// func scoresF16x8(q *float32, k *uint16, n, hd int, scale float32, out *float32)
+TEXT ·scoresF16x8(SB), NOSPLIT, $0-48
+	SCORES8SETUP(2)
+f16x8keys:
+	ZERO8
+f16x8chunk:
+	KEYS8(LOADF16)
+	ADDQ $32, R9
+	ADDQ $16, R10
+	SUBQ $8, BX
+	JNZ f16x8chunk
+	STORE8
+	JNZ f16x8keys
+	VZEROUPPER
+	RET
+
+// func scoresF32x8(q, k *float32, n, hd int, scale float32, out *float32)
+TEXT ·scoresF32x8(SB), NOSPLIT, $0-48
+	SCORES8SETUP(4)
+f32x8keys:
+	ZERO8
+f32x8chunk:
+	KEYS8(LOADF32)
+	ADDQ $32, R9
+	ADDQ $32, R10
+	SUBQ $8, BX
+	JNZ f32x8chunk
+	STORE8
+	JNZ f32x8keys
 	VZEROUPPER
 	RET

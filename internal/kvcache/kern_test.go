@@ -33,6 +33,11 @@ func TestAsmKernels(t *testing.T) {
 			s32, s16 := make([]float32, n), make([]float32, n)
 			scoresF32(&q[0], &kf[0], n, hd, scale, &s32[0])
 			scoresF16(&q[0], &kh[0], n, hd, scale, &s16[0])
+			x32, x16 := make([]float32, n), make([]float32, n)
+			if k := n &^ 7; k > 0 {
+				scoresF32x8(&q[0], &kf[0], k, hd, scale, &x32[0])
+				scoresF16x8(&q[0], &kh[0], k, hd, scale, &x16[0])
+			}
 			for j := range n {
 				var want, mag float64
 				for e := range hd {
@@ -43,6 +48,9 @@ func TestAsmKernels(t *testing.T) {
 				mag *= scale
 				if math.Abs(float64(s32[j])-want) > 1e-5*mag || s16[j] != s32[j] {
 					t.Fatalf("hd=%d n=%d j=%d: scores f32 %v f16 %v, want %v", hd, n, j, s32[j], s16[j], want)
+				}
+				if j < n&^7 && (math.Abs(float64(x32[j])-want) > 1e-5*mag || x16[j] != x32[j]) {
+					t.Fatalf("hd=%d n=%d j=%d: eight-key scores f32 %v f16 %v, want %v", hd, n, j, x32[j], x16[j], want)
 				}
 			}
 			init := randVec(rng, hd, 1)
