@@ -31,3 +31,24 @@ func dotQ4_0Q8_0r4AVX2(w *byte, ws int, x *byte, nb int, out *[4]float32) {
 func dotQ8_0Q8_0r4AVX2(w *byte, ws int, x *byte, nb int, out *[4]float32) {
 	panic("tensor: no assembly kernels")
 }
+func dotQ4KQ8KAVX2(w, x *byte, nb int) float32 { panic("tensor: no assembly kernels") }
+func dotQ5KQ8KAVX2(w, x *byte, nb int) float32 { panic("tensor: no assembly kernels") }
+func dotQ6KQ8KAVX2(w, x *byte, nb int) float32 { panic("tensor: no assembly kernels") }
+func dotQ4KQ8Kr4AVX2(w *byte, ws int, x *byte, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}
+func dotQ5KQ8Kr4AVX2(w *byte, ws int, x *byte, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}
+func dotQ6KQ8Kr4AVX2(w *byte, ws int, x *byte, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}
+func mulQ4KQ8Kx4AVX2(w, x *byte, xs, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}
+func mulQ5KQ8Kx4AVX2(w, x *byte, xs, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}
+func mulQ6KQ8Kx4AVX2(w, x *byte, xs, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}

@@ -132,6 +132,9 @@ func matMulLegacy(s mmShape, w, x []byte, a *packed, out []float32) {
 }
 
 func matMulK(s mmShape, w, x []byte, a *packed, out []float32) {
+	if matMulKAsm(s, w, x, out) {
+		return
+	}
 	nb := s.cols / qkK
 	ps := nb * 64
 	a.p = grow(a.p, s.nx*ps)
