@@ -72,6 +72,24 @@ func hasAVX2() bool {
 // useAsm selects the assembly kernels; KVPACK_NOASM=1 forces pure Go.
 var useAsm = hasAVX2() && os.Getenv("KVPACK_NOASM") != "1"
 
+// vnniOn lets the four-token Q4_1 kernel use AVX-512 VNNI (read by the
+// assembly); KVPACK_NOVNNI=1 keeps it on AVX2. Results are identical.
+var vnniOn = useAsm && hasVNNI() && os.Getenv("KVPACK_NOVNNI") != "1"
+
+// hasVNNI reports AVX512-VNNI and AVX512-VL with OS-enabled opmask and ZMM
+// state (EVEX instructions need it even on YMM registers).
+func hasVNNI() bool {
+	if !hasAVX2() {
+		return false
+	}
+	const xmmYmmZmm = 0xe6 // XCR0: SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM
+	if xgetbv0()&xmmYmmZmm != xmmYmmZmm {
+		return false
+	}
+	_, b7, c7, _ := cpuid(7, 0)
+	return b7&(1<<31) != 0 && c7&(1<<11) != 0
+}
+
 // asmAvailable reports whether the CPU can run the kernels at all (tests).
 var asmAvailable = hasAVX2()
 
