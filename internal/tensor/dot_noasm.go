@@ -52,3 +52,17 @@ func mulQ5KQ8Kx4AVX2(w, x *byte, xs, nb int, out *[4]float32) {
 func mulQ6KQ8Kx4AVX2(w, x *byte, xs, nb int, out *[4]float32) {
 	panic("tensor: no assembly kernels")
 }
+func dotQ5_0Q8_0AVX2(w, x *byte, nb int) float32 { panic("tensor: no assembly kernels") }
+func dotQ5_1Q8_1AVX2(w, x *byte, nb int) float32 { panic("tensor: no assembly kernels") }
+func mulQ5_0Q8_0x4AVX2(w, x *byte, xs, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}
+func mulQ5_1Q8_1x4AVX2(w, x *byte, xs, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}
+func dotQ5_0Q8_0r4AVX2(w *byte, ws int, x *byte, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}
+func dotQ5_1Q8_1r4AVX2(w *byte, ws int, x *byte, nb int, out *[4]float32) {
+	panic("tensor: no assembly kernels")
+}

@@ -10,6 +10,10 @@ func asmLegacyKernel(t DType) func(w, x *byte, nb int) float32 {
 		return dotQ4_1Q8_1AVX2
 	case Q4_0:
 		return dotQ4_0Q8_0AVX2
+	case Q5_0:
+		return dotQ5_0Q8_0AVX2
+	case Q5_1:
+		return dotQ5_1Q8_1AVX2
 	case Q8_0:
 		return dotQ8_0Q8_0AVX2
 	}
@@ -24,6 +28,10 @@ func dotLegacy4(t DType, w, x *byte, xs, nb int, out *[4]float32) {
 		mulQ4_1Q8_1x4AVX2(w, x, xs, nb, out)
 	case Q4_0:
 		mulQ4_0Q8_0x4AVX2(w, x, xs, nb, out)
+	case Q5_0:
+		mulQ5_0Q8_0x4AVX2(w, x, xs, nb, out)
+	case Q5_1:
+		mulQ5_1Q8_1x4AVX2(w, x, xs, nb, out)
 	default:
 		mulQ8_0Q8_0x4AVX2(w, x, xs, nb, out)
 	}
@@ -36,6 +44,10 @@ func dotLegacyRows4(t DType, w *byte, ws int, x *byte, nb int, out *[4]float32) 
 		dotQ4_1Q8_1r4AVX2(w, ws, x, nb, out)
 	case Q4_0:
 		dotQ4_0Q8_0r4AVX2(w, ws, x, nb, out)
+	case Q5_0:
+		dotQ5_0Q8_0r4AVX2(w, ws, x, nb, out)
+	case Q5_1:
+		dotQ5_1Q8_1r4AVX2(w, ws, x, nb, out)
 	default:
 		dotQ8_0Q8_0r4AVX2(w, ws, x, nb, out)
 	}

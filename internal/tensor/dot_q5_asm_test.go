@@ -1,0 +1,200 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+var q5Types = []DType{Q5_0, Q5_1}
+
+// q5Case builds rows weight rows and one activation row of nb blocks for
+// the 5-bit typ; mode picks the distribution:
+//
+//	0 random quants, activations from QuantizeActivations
+//	1 all bits set (high bits and nibbles: q = 31), ±127 activations
+//	2 ±127 activations
+//	3 zero weight and activation scales, at random
+//	4 all high bits set, random nibbles
+//	5 no high bits, all-max nibbles
+//	6 arbitrary activation bytes, runs of -128 (the kernels take any int8)
+func q5Case(rng *rand.Rand, typ DType, rows, nb, mode int) (w, x []byte) {
+	if mode < 4 {
+		return asmCase(rng, typ, rows, nb, mode)
+	}
+	w, x = asmCase(rng, typ, rows, nb, 0)
+	bb, qh := typ.BlockBytes(), typ.BlockBytes()-20
+	for i := 0; i < len(w); i += bb {
+		switch mode {
+		case 4:
+			copy(w[i+qh:i+qh+4], []byte{0xff, 0xff, 0xff, 0xff})
+		case 5:
+			copy(w[i+qh:i+qh+4], []byte{0, 0, 0, 0})
+			for j := qh + 4; j < bb; j++ {
+				w[i+j] = 0xff
+			}
+		}
+	}
+	if mode == 6 {
+		xb := VecDotType(typ).BlockBytes()
+		for i := 0; i < len(x); i += xb {
+			for j := xb - 32; j < xb; j++ {
+				x[i+j] = byte(rng.Uint32())
+				if rng.IntN(2) == 0 {
+					x[i+j] = 0x80
+				}
+			}
+		}
+	}
+	return w, x
+}
+
+// TestAsmQ5MatchesGo checks the Q5_0/Q5_1 kernels (one-row, r4, x4)
+// against the pure-Go ones bit for bit through MatMul: random shapes
+// (crossing asmRowTile, the four-row groups and the four-token groups),
+// unaligned slices, extreme values.
+func TestAsmQ5MatchesGo(t *testing.T) {
+	if !asmAvailable {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, typ := range q5Types {
+		for iter := 0; iter < 350; iter++ {
+			nb := 1 + rng.IntN(24)   // 32..768 elements
+			rows := 1 + rng.IntN(40) // crosses asmRowTile and the four-row groups
+			nx := 1 + rng.IntN(10)   // x4 groups and leftover tokens
+			mode := iter % 7
+			w, x := q5Case(rng, typ, rows, nb, mode)
+			xs := x
+			for j := 1; j < nx; j++ {
+				_, xj := q5Case(rng, typ, 1, nb, mode)
+				xs = append(xs, xj...)
+			}
+			wo, xo := 1+rng.IntN(31), 1+rng.IntN(31)
+			wu := append(make([]byte, wo), w...)[wo:]
+			xu := append(make([]byte, xo), xs...)[xo:]
+			ld := rows + rng.IntN(3)
+			got := make([]float32, (nx-1)*ld+rows)
+			want := make([]float32, len(got))
+			withAsm(true, func() { MatMul(typ, wu, rows, nb*32, xu, nx, got, ld) })
+			withAsm(false, func() { MatMul(typ, w, rows, nb*32, xs, nx, want, ld) })
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v nb=%d rows=%d nx=%d mode=%d: out[%d] asm %v, Go %v", typ, nb, rows, nx, mode, i, got[i], want[i])
+				}
+			}
+			// Batched and single-token products agree: each token alone
+			// takes the r4 and one-row kernels instead of x4.
+			xb := VecDotType(typ).RowBytes(nb * 32)
+			one := make([]float32, rows)
+			for j := 0; j < nx; j++ {
+				withAsm(true, func() { MatVec(typ, wu, rows, nb*32, xu[j*xb:], one) })
+				for r, v := range one {
+					if math.Float32bits(v) != math.Float32bits(got[j*ld+r]) {
+						t.Fatalf("%v nb=%d rows=%d nx=%d mode=%d: token %d row %d single %v, batched %v", typ, nb, rows, nx, mode, j, r, v, got[j*ld+r])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAsmQ5Kernels calls each kernel directly against the Go dot product,
+// so that a shape-dependent dispatch cannot hide one of them.
+func TestAsmQ5Kernels(t *testing.T) {
+	if !asmAvailable {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, typ := range q5Types {
+		bb, xbb := typ.BlockBytes(), VecDotType(typ).BlockBytes()
+		goDot, one := dotQ5_0, dotQ5_0Q8_0AVX2
+		if typ == Q5_1 {
+			goDot, one = dotQ5_1, dotQ5_1Q8_1AVX2
+		}
+		for iter := 0; iter < 200; iter++ {
+			nb, mode := 1+rng.IntN(13), iter%7
+			w, x := q5Case(rng, typ, 4, nb, mode)
+			for j := 1; j < 4; j++ {
+				_, xj := q5Case(rng, typ, 1, nb, mode)
+				x = append(x, xj...)
+			}
+			ws, xs := nb*bb, nb*xbb
+			var want [4][4]float32 // [row][token]
+			p := make([]uint64, nb*legacyStride)
+			for j := 0; j < 4; j++ {
+				packQ8(x[j*xs:], nb, typ == Q5_1, p)
+				for r := 0; r < 4; r++ {
+					want[r][j] = goDot(w[r*ws:(r+1)*ws], p)
+				}
+			}
+			check := func(kernel string, r, j int, got float32) {
+				t.Helper()
+				if math.Float32bits(got) != math.Float32bits(want[r][j]) {
+					t.Fatalf("%v %s nb=%d mode=%d row %d token %d: asm %v, Go %v", typ, kernel, nb, mode, r, j, got, want[r][j])
+				}
+			}
+			var o [4]float32
+			for j := 0; j < 4; j++ {
+				for r := 0; r < 4; r++ {
+					check("one-row", r, j, one(&w[r*ws], &x[j*xs], nb))
+				}
+				dotLegacyRows4(typ, &w[0], ws, &x[j*xs], nb, &o)
+				for r, v := range o {
+					check("r4", r, j, v)
+				}
+			}
+			for r := 0; r < 4; r++ {
+				dotLegacy4(typ, &w[r*ws], &x[0], xs, nb, &o)
+				for j, v := range o {
+					check("x4", r, j, v)
+				}
+			}
+		}
+	}
+}
+
+// TestAsmQ5NoAllocs checks that MatVec and MatMul allocate nothing per call.
+func TestAsmQ5NoAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, typ := range q5Types {
+		w := randomBlocks(rng, typ, 576*64)
+		x := QuantizeActivations(typ, randNormal(rng, 576*5, 1), nil)
+		out := make([]float32, 64*5)
+		MatMul(typ, w, 64, 576, x, 5, out, 64)
+		if n := testing.AllocsPerRun(20, func() { MatVec(typ, w, 64, 576, x, out) }); n != 0 {
+			t.Errorf("%v: %v allocs per MatVec", typ, n)
+		}
+		if n := testing.AllocsPerRun(20, func() { MatMul(typ, w, 64, 576, x, 5, out, 64) }); n != 0 {
+			t.Errorf("%v: %v allocs per MatMul", typ, n)
+		}
+	}
+}
+
+// BenchmarkMatVecLargeQ5 streams Q5_0/Q5_1 matrices of 46-50 MB, past the
+// L2 cache, as decode streams the model's weights (the r4 kernels'
+// prefetch); run with KVPACK_NOASM=1 for the pure-Go path.
+func BenchmarkMatVecLargeQ5(b *testing.B) {
+	for _, typ := range q5Types {
+		b.Run(typ.String(), func(b *testing.B) { benchMatVec(b, typ, 65536, 1024) })
+	}
+}
+
+// BenchmarkMatMulQ5 is a 16-token prefill step on a 1536x576 matrix (the
+// x4 kernels).
+func BenchmarkMatMulQ5(b *testing.B) {
+	const rows, cols, nx = 1536, 576, 16
+	for _, typ := range q5Types {
+		b.Run(typ.String(), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(3, uint64(typ)))
+			w := make([]byte, typ.RowBytes(cols)*rows)
+			_ = QuantizeRow(typ, randNormal(rng, rows*cols, 0.05), w)
+			x := QuantizeActivations(typ, randNormal(rng, nx*cols, 1), nil)
+			out := make([]float32, nx*rows)
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				MatMul(typ, w, rows, cols, x, nx, out, rows)
+			}
+		})
+	}
+}
