@@ -84,14 +84,18 @@ func benchDecode(args []string) error {
 	defer m.Close()
 	ids := benchPrompt(m, *prompt)
 	var rows []benchRow
+	bw := map[int]float64{} // measured first, so the buffer is gone before the engines run
 	meter := membw.New(membw.DefaultSize)
 	for _, th := range threads {
-		bw := measureMembw(meter, th, 3).GBps
+		bw[th] = measureMembw(meter, th, 3).GBps
+	}
+	meter = nil
+	for _, th := range threads {
 		row, err := benchKvpack(m, ids, *n, th, *reps)
 		if err != nil {
 			return err
 		}
-		row.membw = bw
+		row.membw = bw[th]
 		rows = append(rows, row)
 		if *peer {
 			prow, err := benchLlamaCpp(*path, ids, *n, th, *reps)
@@ -100,7 +104,7 @@ func benchDecode(args []string) error {
 				*peer = false
 				continue
 			}
-			prow.membw = bw
+			prow.membw = bw[th]
 			rows = append(rows, prow)
 		}
 	}
@@ -184,17 +188,26 @@ func printBench(m *model.Model, rows []benchRow) {
 			pr, dr = fmt.Sprintf("%.2fx", r.prefill/p.prefill), fmt.Sprintf("%.2fx", r.decode/p.decode)
 		}
 		fmt.Fprintf(w, "%s\t%d\t%d\t%.1f\t%.1f\t%s\t%s\t%.1f\t%.1f\t\n", r.engine, r.threads, r.prompt, r.prefill, r.decode, pr, dr,
-			decodeBytes(m, r.prompt+r.generate/2)*r.decode/1e9, r.membw)
+			decodeBytes(m, r.prompt+r.generate/2, kvElemBytes(r.engine))*r.decode/1e9, r.membw)
 	}
 	w.Flush()
-	fmt.Println("decode GB/s: weights + f16 KV read per step (at the mean context) x decode tok/s; membw: `kvpack bench membw`, same run")
+	fmt.Println("decode GB/s: weights + KV read per step (at the mean context) x decode tok/s; membw: `kvpack bench membw`, same run")
+}
+
+// kvElemBytes is the KV element size of an engine's rows: llama.cpp keeps
+// its default f16 cache, kvpack the --kv-dtype of the run.
+func kvElemBytes(engine string) int {
+	if engine == "kvpack" && kvDType == "f32" {
+		return 4
+	}
+	return 2
 }
 
 // decodeBytes is what one decode step at context ctx reads: every weight
-// matrix once plus the f16 K and V of ctx tokens.
-func decodeBytes(m *model.Model, ctx int) float64 {
+// matrix once plus the K and V of ctx tokens (elements of elem bytes).
+func decodeBytes(m *model.Model, ctx, elem int) float64 {
 	c := &m.Config
-	kv := int64(c.Layers) * int64(c.KVHeads) * int64(c.HeadDim) * 2 * 2
+	kv := int64(c.Layers) * int64(c.KVHeads) * int64(c.HeadDim) * 2 * int64(elem)
 	return float64(m.WeightBytes() + int64(ctx)*kv)
 }
 

@@ -31,7 +31,7 @@ func benchDecodeContext(args []string) error {
 	fs := flag.NewFlagSet("bench decode-context", flag.ContinueOnError)
 	var mf modelFlags
 	mf.register(fs)
-	ctxList := fs.String("context", "512,1024,2048,4096,8192", "context lengths (prefill tokens); shorten the list to save time: 8192 prefills for minutes")
+	ctxList := fs.String("context", "512,1024,2048,4096,8192", "context lengths at the last decode step (the prompt is context - n tokens); shorten the list to save time: 8192 prefills for minutes")
 	policies := fs.String("policy", "none,triattention", "policies")
 	budget := fs.Int("kv-budget", 1024, "tokens per table after a round")
 	n := fs.Int("n", 256, "tokens to decode per configuration (>= --compress-every, so a decode-time round is timed)")

@@ -188,7 +188,7 @@ func plotSmallest(res *eval.FidelityResult, specs []eval.Spec, path string) erro
 func evalRecall(e *evalEnv, args []string) error {
 	fs := flag.NewFlagSet("eval recall", flag.ContinueOnError)
 	e.register(fs, "512")
-	ctxs := fs.String("context", "2048", "filler lengths in tokens (comma-separated)")
+	ctxs := fs.String("context", "2048", "context lengths in tokens, prompt and answer included (comma-separated)")
 	depths := fs.String("depths", "10,50,90", "passkey depths in percent")
 	kind := fs.String("filler", "garden", "haystack: garden (the classic repeated passage) or text (the --text novel)")
 	if err := e.parse(fs, args); err != nil {

@@ -58,7 +58,7 @@ func TestEvalCommandsOnStories(t *testing.T) {
 	ids := m.Tokenizer.Encode(text, true, false)
 	t.Run("fidelity", func(t *testing.T) { checkFidelity(t, m, pool, stats, specs, ids) })
 	t.Run("recall", func(t *testing.T) {
-		rows, err := Recall(storiesMaker(m, pool, stats, specs[:3], 16), m.Tokenizer, TextFiller(ids[1:]), RecallOptions{Context: 64, Depths: []float64{0.1, 0.9}, Chunk: 16, Answer: 4})
+		rows, err := Recall(storiesMaker(m, pool, stats, specs[:3], 16), m.Tokenizer, TextFiller(ids[1:]), RecallOptions{Context: 160, Depths: []float64{0.1, 0.9}, Chunk: 16, Answer: 4})
 		if err != nil || len(rows) != 2*3 {
 			t.Fatalf("recall: %d rows, %v", len(rows), err)
 		}

@@ -80,16 +80,30 @@ func RecallPrompt(tk Tokenizer, f Filler, n int, depth float64, key string) []in
 	return append(ids, q...)
 }
 
+// recallIDs builds the prompt so that prompt plus answer fill exactly
+// opt.Context tokens (fewer when the filler runs out), cutting the filler.
+func recallIDs(tk Tokenizer, f Filler, opt RecallOptions, depth float64, key string) ([]int32, error) {
+	used := min(opt.Context, len(f.Body))
+	ids := RecallPrompt(tk, f, used, depth, key)
+	over := len(ids) + opt.Answer - opt.Context
+	if over <= 0 {
+		return ids, nil
+	}
+	if over >= used {
+		return nil, fmt.Errorf("eval: recall context %d leaves no room for filler (prompt and answer need %d more tokens)", opt.Context, over-used)
+	}
+	return RecallPrompt(tk, f, used-over, depth, key), nil
+}
+
 // Recall runs one fresh set per depth (mk builds it for a prompt length) and
 // checks each lane's greedy answer for the key's digits.
 func Recall(mk func(promptLen int) (*Set, error), tk Tokenizer, filler Filler, opt RecallOptions) ([]RecallRow, error) {
 	var rows []RecallRow
 	for di, d := range opt.Depths {
 		key := Passkey(opt.Seed, di)
-		ids := RecallPrompt(tk, filler, opt.Context, d, key)
-		if over := len(ids) + opt.Answer - opt.Context; over > 0 && over < opt.Context {
-			// Context is the whole window: prompt and answer included.
-			ids = RecallPrompt(tk, filler, opt.Context-over, d, key)
+		ids, err := recallIDs(tk, filler, opt, d, key)
+		if err != nil {
+			return nil, err
 		}
 		set, err := mk(len(ids))
 		if err != nil {

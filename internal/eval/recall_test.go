@@ -64,3 +64,35 @@ func TestRecallPromptGarden(t *testing.T) {
 		}
 	}
 }
+
+func TestRecallIDsFitTheContext(t *testing.T) {
+	tk := &wordTok{}
+	garden := GardenFiller(tk, 400)
+	short := TextFiller(GardenFiller(tk, 50).Body[:50])
+	for _, tc := range []struct {
+		name    string
+		f       Filler
+		context int
+		wantLen int // prompt tokens; -1 = error
+	}{
+		{"garden fills the window", garden, 300, 300 - 8},
+		{"short text filler stays short", short, 300, -2},
+		{"no room for filler", garden, 20, -1},
+	} {
+		ids, err := recallIDs(tk, tc.f, RecallOptions{Context: tc.context, Answer: 8}, 0.5, "12345")
+		switch {
+		case tc.wantLen == -1:
+			if err == nil {
+				t.Errorf("%s: no error", tc.name)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.wantLen == -2:
+			if len(ids)+8 > tc.context || !slices.Contains(ids, tk.Encode("12345", false, false)[0]) {
+				t.Errorf("%s: %d tokens for context %d", tc.name, len(ids), tc.context)
+			}
+		case len(ids) != tc.wantLen:
+			t.Errorf("%s: %d tokens, want %d", tc.name, len(ids), tc.wantLen)
+		}
+	}
+}

@@ -33,10 +33,14 @@ func TestAsmKernels(t *testing.T) {
 			s32, s16 := make([]float32, n), make([]float32, n)
 			scoresF32(&q[0], &kf[0], n, hd, scale, &s32[0])
 			scoresF16(&q[0], &kh[0], n, hd, scale, &s16[0])
-			x32, x16 := make([]float32, n), make([]float32, n)
+			x32, x16 := make([]float32, n+1), make([]float32, n+1)
+			x32[n&^7], x16[n&^7] = 42, 42 // sentinel: the eight-key kernels write k outputs only
 			if k := n &^ 7; k > 0 {
 				scoresF32x8(&q[0], &kf[0], k, hd, scale, &x32[0])
 				scoresF16x8(&q[0], &kh[0], k, hd, scale, &x16[0])
+			}
+			if x32[n&^7] != 42 || x16[n&^7] != 42 {
+				t.Fatalf("hd=%d n=%d: eight-key kernels wrote past their %d outputs", hd, n, n&^7)
 			}
 			for j := range n {
 				var want, mag float64

@@ -38,7 +38,6 @@ type Runner struct {
 	act    actCache
 	mm     mmArgs
 	mmFn   func(lo, hi int)
-	silu   []float32 // gate of the siluMul in flight; up is r.s.up
 	siluFn func(lo, hi int)
 }
 

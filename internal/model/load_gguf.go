@@ -164,7 +164,6 @@ func tokenizerConfigFromGGUF(f *gguf.File) (tokenizer.Config, error) {
 	return c, nil
 }
 
-// ggufBinder collects the first error while binding tensors by name.
 // ggufTensor looks a tensor up in a GGUF file as a matrix (ggml's shape is
 // [cols, rows, 1, ...]).
 func ggufTensor(f *gguf.File) func(name string) (Matrix, bool, error) {

@@ -76,7 +76,7 @@ var useAsm = hasAVX2() && os.Getenv("KVPACK_NOASM") != "1"
 // assembly); KVPACK_NOVNNI=1 keeps it on AVX2. Results are identical.
 var vnniOn = useAsm && hasVNNI() && os.Getenv("KVPACK_NOVNNI") != "1"
 
-// hasVNNI reports AVX512-VNNI and AVX512-VL with OS-enabled opmask and ZMM
+// hasVNNI reports AVX512F, AVX512-VL and AVX512-VNNI with OS-enabled opmask and ZMM
 // state (EVEX instructions need it even on YMM registers).
 func hasVNNI() bool {
 	if !hasAVX2() {
@@ -87,7 +87,8 @@ func hasVNNI() bool {
 		return false
 	}
 	_, b7, c7, _ := cpuid(7, 0)
-	return b7&(1<<31) != 0 && c7&(1<<11) != 0
+	const avx512f, avx512vl, avx512vnni = 1 << 16, 1 << 31, 1 << 11
+	return b7&avx512f != 0 && b7&avx512vl != 0 && c7&avx512vnni != 0
 }
 
 // asmAvailable reports whether the CPU can run the kernels at all (tests).

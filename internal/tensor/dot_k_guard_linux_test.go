@@ -35,21 +35,29 @@ func TestAsmKNoOverread(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(37, 38))
 	for _, typ := range kTypes {
-		const rows, nb, nx = 5, 2, 5
-		w, x := kAsmCase(rng, typ, rows, nb, 0)
-		for j := 1; j < nx; j++ {
-			_, xj := kAsmCase(rng, typ, 1, nb, 0)
-			x = append(x, xj...)
+		for _, sh := range [][2]int{{5, 5}, {4, 1}, {1, 4}, {8, 8}} {
+			kNoOverread(t, rng, typ, sh[0], sh[1])
 		}
-		got := make([]float32, nx*rows)
-		want := make([]float32, nx*rows)
-		wg, xg := guarded(t, w), guarded(t, x)
-		withAsm(true, func() { MatMul(typ, wg, rows, nb*qkK, xg, nx, got, rows) })
-		withAsm(false, func() { MatMul(typ, w, rows, nb*qkK, x, nx, want, rows) })
-		for i := range got {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("%v: out[%d] asm %v, Go %v", typ, i, got[i], want[i])
-			}
+	}
+}
+
+// kNoOverread runs rows x nx (2 super-blocks each) with both operands ending
+// at a guard page, so the last weight row and activation row sit at its edge.
+func kNoOverread(t *testing.T, rng *rand.Rand, typ DType, rows, nx int) {
+	const nb = 2
+	w, x := kAsmCase(rng, typ, rows, nb, 0)
+	for j := 1; j < nx; j++ {
+		_, xj := kAsmCase(rng, typ, 1, nb, 0)
+		x = append(x, xj...)
+	}
+	got := make([]float32, nx*rows)
+	want := make([]float32, nx*rows)
+	wg, xg := guarded(t, w), guarded(t, x)
+	withAsm(true, func() { MatMul(typ, wg, rows, nb*qkK, xg, nx, got, rows) })
+	withAsm(false, func() { MatMul(typ, w, rows, nb*qkK, x, nx, want, rows) })
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%v %dx%d: out[%d] asm %v, Go %v", typ, rows, nx, i, got[i], want[i])
 		}
 	}
 }
