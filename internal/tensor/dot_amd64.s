@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "dot_common_amd64.h"
 
 // AVX2 dot products of legacy block formats against raw Q8_0/Q8_1 blocks.
 // Four blocks per iteration: the exact int32 sums of the four blocks land in
@@ -11,15 +12,6 @@
 // Registers: SI weights, DI activations, CX blocks left, X12 running sum,
 // Y15 int16 ones, Y14 0x0F bytes, Y13 even/odd permutation, Y11 0x08 bytes.
 
-DATA evenodd<>+0(SB)/4, $0
-DATA evenodd<>+4(SB)/4, $2
-DATA evenodd<>+8(SB)/4, $4
-DATA evenodd<>+12(SB)/4, $6
-DATA evenodd<>+16(SB)/4, $1
-DATA evenodd<>+20(SB)/4, $3
-DATA evenodd<>+24(SB)/4, $5
-DATA evenodd<>+28(SB)/4, $7
-GLOBL evenodd<>(SB), RODATA|NOPTR, $32
 
 #define SETUP \
 	VPCMPEQW Y15, Y15, Y15; \
@@ -65,34 +57,8 @@ GLOBL evenodd<>(SB), RODATA|NOPTR, $32
 	VPMADDUBSW Y3, Y2, R; \
 	VPMADDWD Y15, R, R
 
-// HSUM4 reduces Y4..Y7 (8 int32 each) to X4 = four float32 block sums.
-#define HSUM4 \
-	VPHADDD Y5, Y4, Y4; \
-	VPHADDD Y7, Y6, Y6; \
-	VPHADDD Y6, Y4, Y4; \
-	VEXTRACTI128 $1, Y4, X5; \
-	VPADDD X5, X4, X4; \
-	VCVTDQ2PS X4, X4
 
-// HSUM1 reduces Y4 (8 int32) to a float32 in the low lane of X4.
-#define HSUM1 \
-	VEXTRACTI128 $1, Y4, X5; \
-	VPADDD X5, X4, X4; \
-	VPSHUFD $0x4E, X4, X5; \
-	VPADDD X5, X4, X4; \
-	VPSHUFD $0xB1, X4, X5; \
-	VPADDD X5, X4, X4; \
-	VCVTDQ2PS X4, X4
 
-// ADD4 adds the four lanes of X4 to X12 in order.
-#define ADD4 \
-	VADDSS X4, X12, X12; \
-	VPSHUFD $0x55, X4, X5; \
-	VADDSS X5, X12, X12; \
-	VPSHUFD $0xAA, X4, X5; \
-	VADDSS X5, X12, X12; \
-	VPSHUFD $0xFF, X4, X5; \
-	VADDSS X5, X12, X12
 
 // Frame loads of the x4 (four tokens) and r4 (four rows) kernels below;
 // defined before the first TEXT so vet's frame check sees them outside any

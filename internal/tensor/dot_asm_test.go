@@ -87,26 +87,7 @@ func TestAsmMatchesGo(t *testing.T) {
 			rows := 1 + rng.IntN(40) // crosses asmRowTile and the four-row groups
 			nx := 1 + rng.IntN(10)
 			mode := iter % 4
-			w, x := asmCase(rng, typ, rows, nb, mode)
-			xs := x
-			for j := 1; j < nx; j++ {
-				_, xj := asmCase(rng, typ, 1, nb, mode)
-				xs = append(xs, xj...)
-			}
-			// unaligned copies
-			wo, xo := 1+rng.IntN(31), 1+rng.IntN(31)
-			wu := append(make([]byte, wo), w...)[wo:]
-			xu := append(make([]byte, xo), xs...)[xo:]
-			ld := rows + rng.IntN(3)
-			got := make([]float32, (nx-1)*ld+rows)
-			want := make([]float32, len(got))
-			withAsm(true, func() { MatMul(typ, wu, rows, nb*32, xu, nx, got, ld) })
-			withAsm(false, func() { MatMul(typ, w, rows, nb*32, xs, nx, want, ld) })
-			for i := range got {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%v nb=%d rows=%d nx=%d mode=%d: out[%d] asm %v, Go %v", typ, nb, rows, nx, mode, i, got[i], want[i])
-				}
-			}
+			asmVsGo(t, rng, mmCase{typ: typ, rows: rows, nb: nb, bs: 32, nx: nx, md: mode, mk: asmCase})
 		}
 	}
 }
@@ -147,4 +128,39 @@ func TestAsmNoAllocs(t *testing.T) {
 // rows of 576); run with KVPACK_NOASM=1 for the pure-Go path.
 func BenchmarkMatVecOutput(b *testing.B) {
 	benchMatVec(b, Q8_0, 49152, 576)
+}
+
+// mmCase is one asm-vs-Go MatMul comparison: rows weight rows and nx
+// activation rows of nb blocks of bs elements, built by mk (weights of the
+// given rows and one activation row per call) in the given value mode.
+type mmCase struct {
+	typ                  DType
+	rows, nb, bs, nx, md int
+	mk                   func(rng *rand.Rand, typ DType, rows, nb, mode int) (w, x []byte)
+}
+
+// asmVsGo runs the case with the assembly kernels on unaligned copies and
+// with the Go kernels on the originals, failing on any bit difference. It
+// returns the assembly output and what it ran on, for further checks.
+func asmVsGo(t *testing.T, rng *rand.Rand, c mmCase) (got []float32, wu, xu []byte, ld int) {
+	t.Helper()
+	w, xs := c.mk(rng, c.typ, c.rows, c.nb, c.md)
+	for j := 1; j < c.nx; j++ {
+		_, xj := c.mk(rng, c.typ, 1, c.nb, c.md)
+		xs = append(xs, xj...)
+	}
+	wo, xo := 1+rng.IntN(31), 1+rng.IntN(31)
+	wu = append(make([]byte, wo), w...)[wo:]
+	xu = append(make([]byte, xo), xs...)[xo:]
+	ld = c.rows + rng.IntN(3)
+	got = make([]float32, (c.nx-1)*ld+c.rows)
+	want := make([]float32, len(got))
+	withAsm(true, func() { MatMul(c.typ, wu, c.rows, c.nb*c.bs, xu, c.nx, got, ld) })
+	withAsm(false, func() { MatMul(c.typ, w, c.rows, c.nb*c.bs, xs, c.nx, want, ld) })
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%v nb=%d rows=%d nx=%d mode=%d: out[%d] asm %v, Go %v", c.typ, c.nb, c.rows, c.nx, c.md, i, got[i], want[i])
+		}
+	}
+	return got, wu, xu, ld
 }

@@ -1,3 +1,5 @@
+#include "dot_common_amd64.h"
+
 // Constants and macros shared by the K-quant kernels (dot_k_amd64.s,
 // dot_k_x4_amd64.s). Vet's frame check does not read included files, so
 // nothing here touches the argument frame: each TEXT loads its own.
@@ -25,16 +27,6 @@ DATA k4hi<>+4(SB)/4, $0x30303030
 DATA k4hi<>+8(SB)/4, $0
 DATA k4hi<>+12(SB)/4, $0x30303030
 GLOBL k4hi<>(SB), RODATA|NOPTR, $16
-
-DATA keo<>+0(SB)/4, $0
-DATA keo<>+4(SB)/4, $2
-DATA keo<>+8(SB)/4, $4
-DATA keo<>+12(SB)/4, $6
-DATA keo<>+16(SB)/4, $1
-DATA keo<>+20(SB)/4, $3
-DATA keo<>+24(SB)/4, $5
-DATA keo<>+28(SB)/4, $7
-GLOBL keo<>(SB), RODATA|NOPTR, $32
 
 // shufk6 entry m broadcasts word 2m over the low lane and word 2m+1 over the
 // high lane: the Q6_K scales of the two 16-element sub-blocks that one

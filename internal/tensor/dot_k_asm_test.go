@@ -111,25 +111,7 @@ func TestAsmKMatchesGo(t *testing.T) {
 			rows := 1 + rng.IntN(38) // crosses kRowTile and the four-row groups
 			nx := 1 + rng.IntN(9)    // x4 groups and leftover tokens
 			mode := iter % 6
-			w, x := kAsmCase(rng, typ, rows, nb, mode)
-			xs := x
-			for j := 1; j < nx; j++ {
-				_, xj := kAsmCase(rng, typ, 1, nb, mode)
-				xs = append(xs, xj...)
-			}
-			wo, xo := 1+rng.IntN(31), 1+rng.IntN(31)
-			wu := append(make([]byte, wo), w...)[wo:]
-			xu := append(make([]byte, xo), xs...)[xo:]
-			ld := rows + rng.IntN(3)
-			got := make([]float32, (nx-1)*ld+rows)
-			want := make([]float32, len(got))
-			withAsm(true, func() { MatMul(typ, wu, rows, nb*qkK, xu, nx, got, ld) })
-			withAsm(false, func() { MatMul(typ, w, rows, nb*qkK, xs, nx, want, ld) })
-			for i := range got {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%v nb=%d rows=%d nx=%d mode=%d: out[%d] asm %v, Go %v", typ, nb, rows, nx, mode, i, got[i], want[i])
-				}
-			}
+			asmVsGo(t, rng, mmCase{typ: typ, rows: rows, nb: nb, bs: qkK, nx: nx, md: mode, mk: kAsmCase})
 		}
 	}
 }

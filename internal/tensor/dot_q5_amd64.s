@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "dot_common_amd64.h"
 
 // AVX2 dot products of the legacy 5-bit formats against raw activation
 // blocks: Q5_0 (22 bytes: f16 d, qh[4], qs[16]) x Q8_0 and Q5_1 (24 bytes:
@@ -37,16 +38,6 @@ DATA q5nibsh<>+16(SB)/8, $0x0000000400000004
 DATA q5nibsh<>+24(SB)/8, $0x0000000400000004
 GLOBL q5nibsh<>(SB), RODATA|NOPTR, $32
 
-DATA q5eo<>+0(SB)/4, $0
-DATA q5eo<>+4(SB)/4, $2
-DATA q5eo<>+8(SB)/4, $4
-DATA q5eo<>+12(SB)/4, $6
-DATA q5eo<>+16(SB)/4, $1
-DATA q5eo<>+20(SB)/4, $3
-DATA q5eo<>+24(SB)/4, $5
-DATA q5eo<>+28(SB)/4, $7
-GLOBL q5eo<>(SB), RODATA|NOPTR, $32
-
 #define Q5SETUP \
 	VPCMPEQW Y15, Y15, Y15; \
 	VPSRLW $15, Y15, Y15; \
@@ -58,7 +49,7 @@ GLOBL q5eo<>(SB), RODATA|NOPTR, $32
 	VPBROADCASTD X11, Y11; \
 	VMOVDQU q5spread<>(SB), Y10; \
 	VMOVDQU q5bit<>(SB), Y9; \
-	VMOVDQU q5eo<>(SB), Y13; \
+	VMOVDQU evenodd<>(SB), Y13; \
 	VXORPS X12, X12, X12
 
 // Frame loads of the x4 (four tokens) and r4 (four rows) kernels, defined
@@ -130,35 +121,6 @@ GLOBL q5eo<>(SB), RODATA|NOPTR, $32
 	VPSUBW Y2, R, R; \
 	VPMADDWD Y15, R, R
 
-// Q5HSUM4 reduces Y4..Y7 (8 int32 each) to X4 = four float32 block sums.
-#define Q5HSUM4 \
-	VPHADDD Y5, Y4, Y4; \
-	VPHADDD Y7, Y6, Y6; \
-	VPHADDD Y6, Y4, Y4; \
-	VEXTRACTI128 $1, Y4, X5; \
-	VPADDD X5, X4, X4; \
-	VCVTDQ2PS X4, X4
-
-// Q5HSUM1 reduces Y4 (8 int32) to a float32 in the low lane of X4.
-#define Q5HSUM1 \
-	VEXTRACTI128 $1, Y4, X5; \
-	VPADDD X5, X4, X4; \
-	VPSHUFD $0x4E, X4, X5; \
-	VPADDD X5, X4, X4; \
-	VPSHUFD $0xB1, X4, X5; \
-	VPADDD X5, X4, X4; \
-	VCVTDQ2PS X4, X4
-
-// Q5ADD4 adds the four lanes of X4 to X12 in order.
-#define Q5ADD4 \
-	VADDSS X4, X12, X12; \
-	VPSHUFD $0x55, X4, X5; \
-	VADDSS X5, X12, X12; \
-	VPSHUFD $0xAA, X4, X5; \
-	VADDSS X5, X12, X12; \
-	VPSHUFD $0xFF, X4, X5; \
-	VADDSS X5, X12, X12
-
 #define Q5X4NEXT(wb, xb) \
 	ADDQ $wb, SI; \
 	ADDQ $xb, DI; \
@@ -209,7 +171,7 @@ q50loop4:
 	Q50(24(SI), 28(SI), 36(DI), Y5)
 	Q50(46(SI), 50(SI), 70(DI), Y6)
 	Q50(68(SI), 72(SI), 104(DI), Y7)
-	Q5HSUM4
+	HSUM4
 	VMOVD (SI), X2
 	VPINSRW $1, 22(SI), X2, X2
 	VPINSRW $2, 44(SI), X2, X2
@@ -219,7 +181,7 @@ q50loop4:
 	VPINSRW $2, 68(DI), X3, X3
 	VPINSRW $3, 102(DI), X3, X3
 	Q50SCALE
-	Q5ADD4
+	ADD4
 	ADDQ $88, SI
 	ADDQ $136, DI
 	SUBQ $4, CX
@@ -230,7 +192,7 @@ q50tail:
 	JEQ q50done
 q50loop1:
 	Q50(2(SI), 6(SI), 2(DI), Y4)
-	Q5HSUM1
+	HSUM1
 	VMOVD (SI), X2
 	VMOVD (DI), X3
 	VCVTPH2PS X2, X2
@@ -261,7 +223,7 @@ q51loop4:
 	Q51(28(SI), 32(SI), 40(DI), Y5)
 	Q51(52(SI), 56(SI), 76(DI), Y6)
 	Q51(76(SI), 80(SI), 112(DI), Y7)
-	Q5HSUM4
+	HSUM4
 	VMOVD (SI), X2
 	VPINSRD $1, 24(SI), X2, X2
 	VPINSRD $2, 48(SI), X2, X2
@@ -271,7 +233,7 @@ q51loop4:
 	VPINSRD $2, 72(DI), X3, X3
 	VPINSRD $3, 108(DI), X3, X3
 	Q51SCALE
-	Q5ADD4
+	ADD4
 	ADDQ $96, SI
 	ADDQ $144, DI
 	SUBQ $4, CX
@@ -282,7 +244,7 @@ q51tail:
 	JEQ q51done
 q51loop1:
 	Q51(4(SI), 8(SI), 4(DI), Y4)
-	Q5HSUM1
+	HSUM1
 	VMOVD (SI), X2
 	VMOVD (DI), X3
 	VCVTPH2PS X2, X2
@@ -327,7 +289,7 @@ q50x4loop:
 	VPMADDWD Y15, Y5, Y5
 	VPMADDWD Y15, Y6, Y6
 	VPMADDWD Y15, Y7, Y7
-	Q5HSUM4
+	HSUM4
 	VPBROADCASTW (SI), X2
 	VMOVD (DI), X3
 	VPINSRW $1, (R9), X3, X3
@@ -354,7 +316,7 @@ q51x4loop:
 	VPMADDWD Y15, Y6, Y6
 	VPMADDUBSW 4(R11), Y1, Y7
 	VPMADDWD Y15, Y7, Y7
-	Q5HSUM4
+	HSUM4
 	VPBROADCASTD (SI), X2
 	VMOVD (DI), X3
 	VPINSRD $1, (R9), X3, X3
@@ -394,7 +356,7 @@ q50r4loop:
 	VPMADDWD Y15, Y5, Y5
 	VPMADDWD Y15, Y6, Y6
 	VPMADDWD Y15, Y7, Y7
-	Q5HSUM4
+	HSUM4
 	VMOVD (SI), X2
 	VPINSRW $1, (R9), X2, X2
 	VPINSRW $2, (R10), X2, X2
@@ -418,7 +380,7 @@ q51r4loop:
 	Q51(4(R9), 8(R9), Y3, Y5)
 	Q51(4(R10), 8(R10), Y3, Y6)
 	Q51(4(R11), 8(R11), Y3, Y7)
-	Q5HSUM4
+	HSUM4
 	VMOVD (SI), X2
 	VPINSRD $1, (R9), X2, X2
 	VPINSRD $2, (R10), X2, X2

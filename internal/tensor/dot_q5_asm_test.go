@@ -64,25 +64,7 @@ func TestAsmQ5MatchesGo(t *testing.T) {
 			rows := 1 + rng.IntN(40) // crosses asmRowTile and the four-row groups
 			nx := 1 + rng.IntN(10)   // x4 groups and leftover tokens
 			mode := iter % 7
-			w, x := q5Case(rng, typ, rows, nb, mode)
-			xs := x
-			for j := 1; j < nx; j++ {
-				_, xj := q5Case(rng, typ, 1, nb, mode)
-				xs = append(xs, xj...)
-			}
-			wo, xo := 1+rng.IntN(31), 1+rng.IntN(31)
-			wu := append(make([]byte, wo), w...)[wo:]
-			xu := append(make([]byte, xo), xs...)[xo:]
-			ld := rows + rng.IntN(3)
-			got := make([]float32, (nx-1)*ld+rows)
-			want := make([]float32, len(got))
-			withAsm(true, func() { MatMul(typ, wu, rows, nb*32, xu, nx, got, ld) })
-			withAsm(false, func() { MatMul(typ, w, rows, nb*32, xs, nx, want, ld) })
-			for i := range got {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%v nb=%d rows=%d nx=%d mode=%d: out[%d] asm %v, Go %v", typ, nb, rows, nx, mode, i, got[i], want[i])
-				}
-			}
+			got, wu, xu, ld := asmVsGo(t, rng, mmCase{typ: typ, rows: rows, nb: nb, bs: 32, nx: nx, md: mode, mk: q5Case})
 			// Batched and single-token products agree: each token alone
 			// takes the r4 and one-row kernels instead of x4.
 			xb := VecDotType(typ).RowBytes(nb * 32)
