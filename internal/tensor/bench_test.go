@@ -83,8 +83,30 @@ func BenchmarkQuantizeActivations(b *testing.B) {
 	}
 }
 
-// BenchmarkMatVecLarge streams a Q4_1 matrix of 42 MB, past the L2 cache,
-// as decode streams the model's weights.
+// BenchmarkMatVecLarge streams matrices of 36-69 MB (65536 x 1024), past
+// the L2 cache, as decode streams the model's weights (the four-row
+// kernels' prefetch); run with KVPACK_NOASM=1 for the pure-Go path.
 func BenchmarkMatVecLarge(b *testing.B) {
-	benchMatVec(b, Q4_1, 65536, 1024)
+	for _, typ := range asmTypes {
+		b.Run(typ.String(), func(b *testing.B) { benchMatVec(b, typ, 65536, 1024) })
+	}
+}
+
+// BenchmarkMatMul is a 16-token prefill step on a 1536x512 matrix (the
+// four-token kernels).
+func BenchmarkMatMul(b *testing.B) {
+	const rows, cols, nx = 1536, 512, 16
+	for _, typ := range asmTypes {
+		b.Run(typ.String(), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(3, uint64(typ)))
+			w := make([]byte, typ.RowBytes(cols)*rows)
+			_ = QuantizeRow(typ, randNormal(rng, rows*cols, 0.05), w)
+			x := QuantizeActivations(typ, randNormal(rng, nx*cols, 1), nil)
+			out := make([]float32, nx*rows)
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				MatMul(typ, w, rows, cols, x, nx, out, rows)
+			}
+		})
+	}
 }

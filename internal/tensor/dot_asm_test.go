@@ -110,19 +110,26 @@ func TestAsmQ8Min(t *testing.T) {
 	}
 }
 
-// TestAsmNoAllocs checks that MatVec allocates nothing per call.
+// TestAsmNoAllocs checks that MatVec and MatMul allocate nothing per call,
+// for every type with an assembly path (decode's 0 allocs/op rests on it).
 func TestAsmNoAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
-	for _, typ := range []DType{Q4_1, Q8_0} {
-		w := randomBlocks(rng, typ, 576*64)
-		x := QuantizeActivations(typ, randNormal(rng, 576, 1), nil)
-		out := make([]float32, 64)
-		MatVec(typ, w, 64, 576, x, out)
-		if n := testing.AllocsPerRun(20, func() { MatVec(typ, w, 64, 576, x, out) }); n != 0 {
+	for _, typ := range asmTypes {
+		w := randomBlocks(rng, typ, 512*64)
+		x := QuantizeActivations(typ, randNormal(rng, 512*5, 1), nil)
+		out := make([]float32, 64*5)
+		MatMul(typ, w, 64, 512, x, 5, out, 64)
+		if n := testing.AllocsPerRun(20, func() { MatVec(typ, w, 64, 512, x, out) }); n != 0 {
 			t.Errorf("%v: %v allocs per MatVec", typ, n)
+		}
+		if n := testing.AllocsPerRun(20, func() { MatMul(typ, w, 64, 512, x, 5, out, 64) }); n != 0 {
+			t.Errorf("%v: %v allocs per MatMul", typ, n)
 		}
 	}
 }
+
+// asmTypes are the weight types with assembly kernels.
+var asmTypes = []DType{Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K}
 
 // BenchmarkMatVecOutput is the output layer of SmolLM2-135M (Q8_0, 49152
 // rows of 576); run with KVPACK_NOASM=1 for the pure-Go path.
