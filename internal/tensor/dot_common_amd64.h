@@ -43,3 +43,71 @@ GLOBL evenodd<>(SB), RODATA|NOPTR, $32
 	VADDSS X5, X12, X12; \
 	VPSHUFD $0xFF, X4, X5; \
 	VADDSS X5, X12, X12
+
+// Pointer walks of the four-token (x4: weights SI, activation rows DI, R9,
+// R10, R11) and four-row (r4: weight rows SI, R9, R10, R11, activations DI)
+// kernels; the frame loads stay in each .s file, where vet checks them.
+
+// X4GATHER loads the dword at offset off of the four activation blocks into X9.
+#define X4GATHER(off) \
+	VMOVD off(DI), X9; \
+	VPINSRD $1, off(R9), X9, X9; \
+	VPINSRD $2, off(R10), X9, X9; \
+	VPINSRD $3, off(R11), X9, X9
+
+#define X4NEXT(wb, xb) \
+	ADDQ $wb, SI; \
+	ADDQ $xb, DI; \
+	ADDQ $xb, R9; \
+	ADDQ $xb, R10; \
+	ADDQ $xb, R11; \
+	DECQ CX
+
+#define R4NEXT(wb, xb) \
+	ADDQ $wb, SI; \
+	ADDQ $wb, R9; \
+	ADDQ $wb, R10; \
+	ADDQ $wb, R11; \
+	ADDQ $xb, DI; \
+	DECQ CX
+
+// R4PREFETCH asks for the same blocks eight rows ahead (the group after
+// next): the hardware prefetcher loses the four interleaved streams at page
+// boundaries, and without it a decode step streams weights at a third of
+// the in-cache speed (4.6 vs 12.7 GB/s on a 42 MB Q4_1 matrix).
+#define R4PREFETCH \
+	PREFETCHT0 (SI)(R12*1); \
+	PREFETCHT0 (R9)(R12*1); \
+	PREFETCHT0 (R10)(R12*1); \
+	PREFETCHT0 (R11)(R12*1)
+
+// GATHER16(x, a, b, c, d) loads the f16 word at each of the four
+// addresses into the low four words of x.
+#define GATHER16(x, a, b, c, d) \
+	VMOVD a, x; \
+	VPINSRW $1, b, x, x; \
+	VPINSRW $2, c, x, x; \
+	VPINSRW $3, d, x, x
+
+// X4OFFSETSUMS leaves in X4 the four tokens' float block sums
+// Σ (u - c) * x = maddubs(u, x) - maddubs(c, x) (exact for every int8 x),
+// with the unsigned quants u in Y1, c bytes in Y11 and the activation quants
+// at off of DI, R9, R10, R11 (Q4_0 and Q5_0).
+#define X4OFFSETSUMS(off) \
+	VPMADDUBSW off(DI), Y1, Y4; \
+	VPMADDUBSW off(R9), Y1, Y5; \
+	VPMADDUBSW off(R10), Y1, Y6; \
+	VPMADDUBSW off(R11), Y1, Y7; \
+	VPMADDUBSW off(DI), Y11, Y2; \
+	VPSUBW Y2, Y4, Y4; \
+	VPMADDUBSW off(R9), Y11, Y2; \
+	VPSUBW Y2, Y5, Y5; \
+	VPMADDUBSW off(R10), Y11, Y2; \
+	VPSUBW Y2, Y6, Y6; \
+	VPMADDUBSW off(R11), Y11, Y2; \
+	VPSUBW Y2, Y7, Y7; \
+	VPMADDWD Y15, Y4, Y4; \
+	VPMADDWD Y15, Y5, Y5; \
+	VPMADDWD Y15, Y6, Y6; \
+	VPMADDWD Y15, Y7, Y7; \
+	HSUM4

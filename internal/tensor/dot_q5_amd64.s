@@ -66,8 +66,7 @@ GLOBL q5nibsh<>(SB), RODATA|NOPTR, $32
 	LEAQ (R10)(R8*1), R11; \
 	Q5SETUP
 
-// R12 = 8*ws: Q5PREFETCH asks for the same blocks eight rows ahead (the
-// group after next), as the legacy and K-quant r4 kernels do.
+// R12 = 8*ws for R4PREFETCH.
 #define Q5R4SETUP \
 	MOVQ w+0(FP), SI; \
 	MOVQ ws+8(FP), R8; \
@@ -80,12 +79,6 @@ GLOBL q5nibsh<>(SB), RODATA|NOPTR, $32
 	Q5SETUP; \
 	LEAQ (R8)(R8*1), R12; \
 	SHLQ $2, R12
-
-#define Q5PREFETCH \
-	PREFETCHT0 (SI)(R12*1); \
-	PREFETCHT0 (R9)(R12*1); \
-	PREFETCHT0 (R10)(R12*1); \
-	PREFETCHT0 (R11)(R12*1)
 
 // Q5Q leaves in Y1 the 32 unsigned 5-bit quants of the block with qh at qh
 // and qs at qs: elements 0..15 in the low lane, 16..31 in the high lane
@@ -120,22 +113,6 @@ GLOBL q5nibsh<>(SB), RODATA|NOPTR, $32
 	VPMADDUBSW Y3, Y11, Y2; \
 	VPSUBW Y2, R, R; \
 	VPMADDWD Y15, R, R
-
-#define Q5X4NEXT(wb, xb) \
-	ADDQ $wb, SI; \
-	ADDQ $xb, DI; \
-	ADDQ $xb, R9; \
-	ADDQ $xb, R10; \
-	ADDQ $xb, R11; \
-	DECQ CX
-
-#define Q5R4NEXT(wb, xb) \
-	ADDQ $wb, SI; \
-	ADDQ $wb, R9; \
-	ADDQ $wb, R10; \
-	ADDQ $wb, R11; \
-	ADDQ $xb, DI; \
-	DECQ CX
 
 // Q51SCALE finishes four Q5_1 block terms: X2 holds [dw mw] pairs and X3
 // [dx sx] pairs (f16); X4 becomes float32(float32(dw*dx)*sumi) +
@@ -272,32 +249,12 @@ TEXT ·mulQ5_0Q8_0x4AVX2(SB), NOSPLIT, $0-40
 	Q5X4SETUP
 q50x4loop:
 	Q5Q(2(SI), 6(SI))
-	VPMADDUBSW 2(DI), Y1, Y4
-	VPMADDUBSW 2(R9), Y1, Y5
-	VPMADDUBSW 2(R10), Y1, Y6
-	VPMADDUBSW 2(R11), Y1, Y7
-	// subtract 16*Σx per token: maddubs(16, x)
-	VPMADDUBSW 2(DI), Y11, Y2
-	VPSUBW Y2, Y4, Y4
-	VPMADDUBSW 2(R9), Y11, Y2
-	VPSUBW Y2, Y5, Y5
-	VPMADDUBSW 2(R10), Y11, Y2
-	VPSUBW Y2, Y6, Y6
-	VPMADDUBSW 2(R11), Y11, Y2
-	VPSUBW Y2, Y7, Y7
-	VPMADDWD Y15, Y4, Y4
-	VPMADDWD Y15, Y5, Y5
-	VPMADDWD Y15, Y6, Y6
-	VPMADDWD Y15, Y7, Y7
-	HSUM4
+	X4OFFSETSUMS(2) // q5 - 16
 	VPBROADCASTW (SI), X2
-	VMOVD (DI), X3
-	VPINSRW $1, (R9), X3, X3
-	VPINSRW $2, (R10), X3, X3
-	VPINSRW $3, (R11), X3, X3
+	GATHER16(X3, (DI), (R9), (R10), (R11))
 	Q50SCALE
 	VADDPS X4, X12, X12
-	Q5X4NEXT(22, 34)
+	X4NEXT(22, 34)
 	JNZ q50x4loop
 	VMOVUPS X12, (DX)
 	VZEROUPPER
@@ -324,7 +281,7 @@ q51x4loop:
 	VPINSRD $3, (R11), X3, X3
 	Q51SCALE
 	VADDPS X4, X12, X12
-	Q5X4NEXT(24, 36)
+	X4NEXT(24, 36)
 	JNZ q51x4loop
 	VMOVUPS X12, (DX)
 	VZEROUPPER
@@ -337,7 +294,7 @@ q51x4loop:
 TEXT ·dotQ5_0Q8_0r4AVX2(SB), NOSPLIT, $0-40
 	Q5R4SETUP
 q50r4loop:
-	Q5PREFETCH
+	R4PREFETCH
 	VMOVDQU 2(DI), Y3
 	VPMADDUBSW Y3, Y11, Y8 // 16 * Σx, shared by the four rows
 	Q5Q(2(SI), 6(SI))
@@ -357,14 +314,11 @@ q50r4loop:
 	VPMADDWD Y15, Y6, Y6
 	VPMADDWD Y15, Y7, Y7
 	HSUM4
-	VMOVD (SI), X2
-	VPINSRW $1, (R9), X2, X2
-	VPINSRW $2, (R10), X2, X2
-	VPINSRW $3, (R11), X2, X2
+	GATHER16(X2, (SI), (R9), (R10), (R11))
 	VPBROADCASTW (DI), X3
 	Q50SCALE
 	VADDPS X4, X12, X12
-	Q5R4NEXT(22, 34)
+	R4NEXT(22, 34)
 	JNZ q50r4loop
 	VMOVUPS X12, (DX)
 	VZEROUPPER
@@ -374,7 +328,7 @@ q50r4loop:
 TEXT ·dotQ5_1Q8_1r4AVX2(SB), NOSPLIT, $0-40
 	Q5R4SETUP
 q51r4loop:
-	Q5PREFETCH
+	R4PREFETCH
 	VMOVDQU 4(DI), Y3
 	Q51(4(SI), 8(SI), Y3, Y4)
 	Q51(4(R9), 8(R9), Y3, Y5)
@@ -388,7 +342,7 @@ q51r4loop:
 	VPBROADCASTD (DI), X3
 	Q51SCALE
 	VADDPS X4, X12, X12
-	Q5R4NEXT(24, 36)
+	R4NEXT(24, 36)
 	JNZ q51r4loop
 	VMOVUPS X12, (DX)
 	VZEROUPPER
