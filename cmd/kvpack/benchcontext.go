@@ -60,6 +60,9 @@ func benchDecodeContext(args []string) error {
 		if c <= *n {
 			return fmt.Errorf("bench decode-context: context %d must exceed -n %d", c, *n)
 		}
+		if lim := m.Config.Context; lim > 0 && c > lim {
+			return fmt.Errorf("bench decode-context: context %d exceeds the model's trained context %d", c, lim)
+		}
 		// The prompt is sized so the last step sits at the context, never
 		// past the model's trained length.
 		ids := benchPrompt(m, c-*n)

@@ -71,3 +71,19 @@ func TestBenchMembwRejectsBadSize(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchContextErrors: impossible sweeps fail before any prefill.
+func TestBenchContextErrors(t *testing.T) {
+	stories := oracle.RequireModel(t, oracle.StoriesModel)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", stories, "--context", "100000", "--llamacpp=false"}, "trained context"},
+		{[]string{"--model", stories, "--context", "64", "-n", "64", "--llamacpp=false"}, "must exceed -n"},
+	} {
+		if err := benchCmd(append([]string{"decode"}, c.args...)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("bench decode %v: error %v, want it to mention %q", c.args, err, c.want)
+		}
+	}
+}
