@@ -207,6 +207,9 @@ func evalRecall(e *evalEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if lim := e.m.Config.Context; lim > 0 && slices.Max(cs) > lim {
+		return fmt.Errorf("eval recall: context %d exceeds the model's trained context %d", slices.Max(cs), lim)
+	}
 	filler, err := e.recallFiller(*kind, slices.Max(cs))
 	if err != nil {
 		return err
